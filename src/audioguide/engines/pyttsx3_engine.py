@@ -1,0 +1,204 @@
+"""pyttsx3 behind the Engine protocol (espeak-ng on Linux, SAPI5, NSSpeechSynthesizer).
+
+pyttsx3 on Linux needs care (see the docs/outputs notes): it can return before
+the file is written, a second engine in a process steals the first one's
+callback, it hangs after fork, and it calls exit() inside init() when espeak-ng
+data is missing. So audioguide runs it isolated, one engine per spawned worker,
+probes espeak-ng in a child process before init(), waits for the
+finished-utterance event and espeak-ng's Synchronize(), and checks every file.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import ctypes
+import hashlib
+import io
+import shutil
+import subprocess
+import sys
+import threading
+import wave
+from functools import cache
+from pathlib import Path
+from typing import Any
+
+from ..errors import EngineError, MissingToolError, UsageError
+from ..model import Voice
+from . import VoiceInfo, register
+
+INSTALL_HINT = "install it with: sudo apt-get install espeak-ng  (or run ./dev.sh render)"
+UTTERANCE_TIMEOUT_S = 60.0
+
+
+@cache
+def espeak_version() -> str:
+    """The espeak-ng version string, or '' when the CLI is not installed."""
+    exe = shutil.which("espeak-ng")
+    if not exe:
+        return ""
+    try:
+        out = subprocess.run([exe, "--version"], capture_output=True, text=True, timeout=20)
+    except (OSError, subprocess.TimeoutExpired):
+        return ""
+    words = out.stdout.split()
+    return words[words.index("speech:") + 1] if "speech:" in words else out.stdout.strip()[:40]
+
+
+def _pyttsx3_version() -> str:
+    from importlib.metadata import version
+
+    return version("pyttsx3")
+
+
+class Pyttsx3Engine:
+    """The platform's speech engine through pyttsx3, driven one utterance at a time."""
+
+    isolated = True
+
+    def __init__(self) -> None:
+        self._engine: Any = None
+        self._finished = threading.Event()
+        self._errors: list[str] = []
+        self._voice_ids: dict[str, str] = {}
+        self._applied: Voice | None = None
+
+    def check(self) -> None:
+        if not sys.platform.startswith("linux"):
+            return
+        exe = shutil.which("espeak-ng")
+        if not exe:
+            raise MissingToolError(f"espeak-ng is not installed; {INSTALL_HINT}")
+        # pyttsx3 calls exit(1) inside init() when espeak-ng's data is missing, so ask the CLI
+        # first, in a child process, where a failure cannot end this one.
+        try:
+            probe = subprocess.run([exe, "-q", "x"], capture_output=True, text=True, timeout=30)
+        except subprocess.TimeoutExpired:
+            raise MissingToolError(
+                f"espeak-ng did not answer within 30 s; {INSTALL_HINT}") from None
+        if probe.returncode != 0:
+            detail = (probe.stderr or probe.stdout).strip().splitlines()[-1:] or ["no output"]
+            raise MissingToolError(f"espeak-ng does not work ({detail[0]}); reinstall it: "
+                                   "sudo apt-get install --reinstall espeak-ng espeak-ng-data")
+        try:
+            import pyttsx3  # noqa: F401
+        except ImportError as exc:
+            raise MissingToolError(f"pyttsx3 cannot be imported ({exc}); run ./dev.sh render") \
+                from None
+
+    def identity(self, voice: Voice) -> str:
+        return (f"pyttsx3 {_pyttsx3_version()} espeak-ng {espeak_version()} "
+                f"voice={voice.voice} rate={voice.rate} volume={voice.volume}")
+
+    def _init(self) -> Any:
+        if self._engine is None:
+            import pyttsx3
+
+            linux = sys.platform.startswith("linux")
+            if linux:
+                _enable_phoneme_input()
+            engine = pyttsx3.init("espeak" if linux else None)
+            engine.connect("finished-utterance", lambda name, completed: self._finished.set())
+            engine.connect("error", lambda name, exception: self._errors.append(str(exception)))
+            for info in engine.getProperty("voices"):
+                self._voice_ids[info.id] = info.id
+                self._voice_ids.setdefault(info.id.rsplit("/", 1)[-1], info.id)
+                for language in info.languages or []:
+                    if isinstance(language, bytes):
+                        language = language.decode("ascii", "ignore").lstrip("\x05")
+                    self._voice_ids.setdefault(str(language).lower(), info.id)
+            self._engine = engine
+        return self._engine
+
+    def _apply(self, engine: Any, voice: Voice) -> None:
+        if voice == self._applied:
+            return
+        if voice.voice:
+            voice_id = self._voice_ids.get(voice.voice) or self._voice_ids.get(voice.voice.lower())
+            if voice_id is None:
+                raise UsageError(f"unknown voice {voice.voice!r}; `audioguide voices` lists them")
+            engine.setProperty("voice", voice_id)
+        if voice.rate:
+            engine.setProperty("rate", voice.rate)
+        if voice.volume is not None:
+            engine.setProperty("volume", voice.volume)
+        self._applied = voice
+
+    def synthesize(self, text: str, voice: Voice, out: Path) -> None:
+        engine = self._init()
+        self._apply(engine, voice)
+        self._errors.clear()
+        self._finished.clear()
+        _seed_espeak(text)
+        # pyttsx3 prints "Audio saved to ..." for every file.
+        with contextlib.redirect_stdout(io.StringIO()):
+            engine.save_to_file(text, str(out))
+            engine.runAndWait()
+            if not self._finished.wait(UTTERANCE_TIMEOUT_S):
+                raise EngineError(f"no finished-utterance event within {UTTERANCE_TIMEOUT_S:.0f} s")
+            _synchronize()
+        if self._errors:
+            raise EngineError(f"the engine reported: {self._errors[0]}")
+        _check_wav(out)
+
+    def voices(self) -> list[VoiceInfo]:
+        engine = self._init()
+        result = []
+        for info in engine.getProperty("voices"):
+            languages = tuple(
+                lang.decode("ascii", "ignore").lstrip("\x05") if isinstance(lang, bytes)
+                else str(lang) for lang in (info.languages or [])
+            )
+            result.append(VoiceInfo(info.id, info.name, languages))
+        return result
+
+
+def _enable_phoneme_input() -> None:
+    """Let lexicon entries use espeak-ng phonemes in [[...]].
+
+    pyttsx3 calls espeak_Synth without the PHONEMES flag, so [[...]] would be read
+    out letter by letter. Authors' own text can never carry [[ (speech.py breaks
+    it up), so only the lexicon reaches this.
+    """
+    from pyttsx3.drivers import _espeak
+
+    if getattr(_espeak.Synth, "audioguide_phonemes", False):
+        return
+    original = _espeak.Synth
+
+    def synth(text: Any, *args: Any, flags: int = 0, **kwargs: Any) -> Any:
+        return original(text, *args, flags=flags | _espeak.PHONEMES, **kwargs)
+
+    synth.audioguide_phonemes = True  # type: ignore[attr-defined]
+    _espeak.Synth = synth
+
+
+def _seed_espeak(text: str) -> None:
+    """Make the clip depend on its text only, not on what this process spoke before.
+
+    libespeak-ng draws intonation jitter from libc's rand(); seeding it per
+    utterance makes a clip byte-identical in any worker, in any order.
+    """
+    if sys.platform.startswith("linux"):
+        seed = int.from_bytes(hashlib.sha256(text.encode()).digest()[:4], "big")
+        ctypes.CDLL(None).srand(ctypes.c_uint(seed))
+
+
+def _synchronize() -> None:
+    if sys.platform.startswith("linux"):
+        from pyttsx3.drivers import _espeak
+
+        _espeak.Synchronize()
+
+
+def _check_wav(path: Path) -> None:
+    try:
+        with wave.open(str(path), "rb") as wav:
+            frames = wav.getnframes()
+    except (OSError, EOFError, wave.Error) as exc:
+        raise EngineError(f"the engine wrote no usable audio ({exc})") from None
+    if frames == 0:
+        raise EngineError("the engine wrote an empty file")
+
+
+register("pyttsx3", Pyttsx3Engine)

@@ -1,0 +1,156 @@
+"""The values that flow through the pipeline: frozen dataclasses, times in int ms.
+
+script text -> Script -> clips per sentence -> Timeline -> published files.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Literal
+
+BlockKind = Literal["heading", "paragraph", "quote", "list"]
+
+
+@dataclass(frozen=True)
+class Pauses:
+    """Silence lengths in ms that the assembly puts between clips."""
+
+    sentence_ms: int = 250
+    paragraph_ms: int = 700
+    chapter_ms: int = 1200
+    lead_in_ms: int = 800
+    tail_ms: int = 2000
+
+
+@dataclass(frozen=True)
+class Source:
+    """Where the article was first published."""
+
+    name: str
+    url: str = ""
+
+
+@dataclass(frozen=True)
+class Sentence:
+    """One utterance: the written form shown to readers and the form sent to the engine.
+
+    `pause_after_ms` is the silence that follows it, already resolved from the
+    script's pauses and any inline pause directive.
+    """
+
+    id: str
+    text: str
+    spoken: str
+    line: int
+    block: int
+    kind: BlockKind
+    pause_after_ms: int
+
+
+@dataclass(frozen=True)
+class Chapter:
+    """A `##` section: its spoken heading is its first sentence."""
+
+    number: int
+    title: str
+    slug: str
+    line: int
+    sentences: tuple[Sentence, ...]
+
+    @property
+    def heading(self) -> Sentence:
+        return self.sentences[0]
+
+
+@dataclass(frozen=True)
+class Voice:
+    """Engine settings that change the audio."""
+
+    engine: str = "pyttsx3"
+    voice: str | None = None
+    rate: int | None = None
+    volume: float | None = None
+
+
+@dataclass(frozen=True)
+class Script:
+    """A parsed narration script."""
+
+    path: Path
+    digest: str
+    slug: str
+    title: str
+    author: str
+    source: Source
+    language: str
+    narrator: str
+    description: str
+    content_note: str
+    lexicon: tuple[tuple[str, str], ...]
+    pauses: Pauses
+    voice: Voice
+    chapters: tuple[Chapter, ...]
+
+    def sentences(self) -> tuple[Sentence, ...]:
+        return tuple(s for c in self.chapters for s in c.sentences)
+
+
+@dataclass(frozen=True)
+class Clip:
+    """A synthesized sentence on disk with its measured length."""
+
+    key: str
+    path: Path
+    frames: int
+    sample_rate: int
+
+    @property
+    def duration_ms(self) -> int:
+        return round(self.frames * 1000 / self.sample_rate)
+
+
+@dataclass(frozen=True)
+class SentenceTiming:
+    """When a sentence is spoken, in ms from the start of the book and of its chapter."""
+
+    id: str
+    text: str
+    start_ms: int
+    end_ms: int
+    chapter_start_ms: int
+
+    @property
+    def start_in_chapter_ms(self) -> int:
+        return self.start_ms - self.chapter_start_ms
+
+    @property
+    def end_in_chapter_ms(self) -> int:
+        return self.end_ms - self.chapter_start_ms
+
+
+@dataclass(frozen=True)
+class ChapterTiming:
+    """A chapter's place in the book; every output's chapter table comes from these."""
+
+    number: int
+    title: str
+    slug: str
+    start_ms: int
+    end_ms: int
+    sentences: tuple[SentenceTiming, ...] = field(default=())
+
+    @property
+    def duration_ms(self) -> int:
+        return self.end_ms - self.start_ms
+
+
+@dataclass(frozen=True)
+class Timeline:
+    """The measured chapter and sentence times of the whole book."""
+
+    chapters: tuple[ChapterTiming, ...]
+
+    @property
+    def duration_ms(self) -> int:
+        return self.chapters[-1].end_ms if self.chapters else 0

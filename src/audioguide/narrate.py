@@ -1,0 +1,277 @@
+"""Narration: one clip per sentence, cached on disk by content, made by parallel workers.
+
+A clip's cache key is a hash of everything that changes its audio (the spoken
+text and the engine's identity: engine, versions, voice, rate, volume), so a
+re-render after no change synthesizes nothing and a one-sentence edit one clip.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import multiprocessing
+import os
+import queue
+import tempfile
+import threading
+import wave
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from multiprocessing.connection import Connection
+from pathlib import Path
+
+from . import engines
+from .errors import AudioguideError, EngineError, OutputError
+from .model import Clip, Script, Sentence, Voice
+
+Progress = Callable[[str, int, int], None]
+DEFAULT_TIMEOUT_S = float(os.environ.get("AUDIOGUIDE_SYNTH_TIMEOUT", "90"))
+
+
+def default_cache_dir() -> Path:
+    """Where clips are kept between renders: $AUDIOGUIDE_CACHE or the user's cache folder."""
+    if env := os.environ.get("AUDIOGUIDE_CACHE"):
+        return Path(env)
+    base = os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache"
+    return Path(base) / "audioguide"
+
+
+def clip_key(identity: str, spoken: str) -> str:
+    """The content address of a clip."""
+    return hashlib.sha256(f"{identity}\0{spoken}".encode()).hexdigest()
+
+
+@dataclass(frozen=True)
+class NarrationStats:
+    """What a narration pass did, for the summary and the tests."""
+
+    clips: int
+    synthesized: int
+
+
+class ClipCache:
+    """Content-addressed WAV clips; a damaged entry reads as missing, never as audio."""
+
+    def __init__(self, root: Path):
+        self.root = root / "clips"
+
+    def path(self, key: str) -> Path:
+        return self.root / key[:2] / f"{key}.wav"
+
+    def get(self, key: str) -> Clip | None:
+        path = self.path(key)
+        try:
+            with wave.open(str(path), "rb") as wav:
+                frames, rate = wav.getnframes(), wav.getframerate()
+                if wav.getnchannels() != 1 or wav.getsampwidth() != 2 or frames == 0:
+                    return None
+                expected = frames * 2
+            # A truncated file still has a header claiming every frame.
+            if path.stat().st_size < expected + 44:
+                return None
+        except (OSError, EOFError, wave.Error):
+            return None
+        return Clip(key, path, frames, rate)
+
+    def staging(self, key: str) -> Path:
+        """A private path in the cache to synthesize into before `commit`."""
+        folder = self.path(key).parent
+        try:
+            folder.mkdir(parents=True, exist_ok=True)
+        except OSError as exc:
+            raise OutputError(f"cannot create the clip cache ({exc.strerror}); set "
+                              "AUDIOGUIDE_CACHE to a writable folder", path=folder) from None
+        fd, name = tempfile.mkstemp(prefix=f".{key[:12]}-", suffix=".wav", dir=folder)
+        os.close(fd)
+        return Path(name)
+
+    def commit(self, key: str, staged: Path) -> Clip:
+        final = self.path(key)
+        os.replace(staged, final)
+        clip = self.get(key)
+        if clip is None:
+            final.unlink(missing_ok=True)
+            raise EngineError("the engine wrote a damaged clip")
+        return clip
+
+
+def narrate(script: Script, voice: Voice, cache: ClipCache, jobs: int,
+            progress: Progress | None = None, where: Path | None = None
+            ) -> tuple[dict[str, Clip], NarrationStats]:
+    """Clips for every sentence of `script`, keyed by sentence id; synthesizes what is missing."""
+    engine = engines.create(voice.engine)
+    identity = engine.identity(voice)
+    sentences = script.sentences()
+    clips: dict[str, Clip] = {}
+    missing: dict[str, list[Sentence]] = {}
+    for sentence in sentences:
+        key = clip_key(identity, sentence.spoken)
+        clip = cache.get(key)
+        if clip is not None:
+            clips[sentence.id] = clip
+        else:
+            missing.setdefault(key, []).append(sentence)
+    if missing:
+        engine.check()
+        made = _synthesize(engine, voice, list(missing.items()), cache, jobs, progress,
+                           where or script.path)
+        for key, clip in made.items():
+            for sentence in missing[key]:
+                clips[sentence.id] = clip
+    return clips, NarrationStats(clips=len(sentences), synthesized=len(missing))
+
+
+Job = tuple[str, list[Sentence]]
+
+
+def _synthesize(engine: engines.Engine, voice: Voice, work: list[Job], cache: ClipCache,
+                jobs: int, progress: Progress | None, where: Path) -> dict[str, Clip]:
+    todo: queue.Queue[Job] = queue.Queue()
+    for job in work:
+        todo.put(job)
+    results: dict[str, Clip] = {}
+    failures: list[AudioguideError] = []
+    lock = threading.Lock()
+    total = len(work)
+
+    def run(speaker: _Speaker) -> None:
+        try:
+            while not failures:
+                try:
+                    key, sentences = todo.get_nowait()
+                except queue.Empty:
+                    return
+                try:
+                    clip = speaker.speak(sentences[0].spoken, key)
+                except AudioguideError as exc:
+                    first = sentences[0]
+                    preview = first.text if len(first.text) <= 60 else first.text[:57] + "..."
+                    failures.append(EngineError(f"could not synthesize {preview!r}: {exc.message}",
+                                                path=where, line=first.line))
+                    return
+                with lock:
+                    results[key] = clip
+                    if progress:
+                        progress("narrate", len(results), total)
+        finally:
+            speaker.close()
+
+    count = max(1, min(jobs, total)) if engine.isolated else 1
+    speakers = [_Speaker(engine, voice, cache) for _ in range(count)]
+    threads = [threading.Thread(target=run, args=(s,), daemon=True) for s in speakers]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    if failures:
+        raise failures[0]
+    return results
+
+
+class _Speaker:
+    """One synthesis lane: in-process for plain engines, a spawned worker for isolated ones.
+
+    Each utterance gets a timeout; on a hang, crash or bad file the worker is
+    replaced and the utterance tried once more before the failure is reported.
+    """
+
+    def __init__(self, engine: engines.Engine, voice: Voice, cache: ClipCache):
+        self.engine = engine
+        self.voice = voice
+        self.cache = cache
+        self.process: multiprocessing.process.BaseProcess | None = None
+        self.conn: Connection | None = None
+
+    def speak(self, text: str, key: str) -> Clip:
+        try:
+            return self._attempt(text, key)
+        except AudioguideError:
+            self._stop()
+            return self._attempt(text, key)
+
+    def _attempt(self, text: str, key: str) -> Clip:
+        staged = self.cache.staging(key)
+        try:
+            if self.engine.isolated:
+                self._remote(text, staged)
+            else:
+                self.engine.synthesize(text, self.voice, staged)
+            return self.cache.commit(key, staged)
+        finally:
+            staged.unlink(missing_ok=True)
+
+    def _remote(self, text: str, out: Path) -> None:
+        if self.process is None or not self.process.is_alive():
+            self._start()
+        assert self.conn is not None
+        timeout = DEFAULT_TIMEOUT_S + len(text) / 50
+        try:
+            self.conn.send((text, str(out)))
+            if not self.conn.poll(timeout):
+                self._stop()
+                raise EngineError(f"the engine did not finish within {timeout:.0f} s")
+            status, message = self.conn.recv()
+        except (EOFError, OSError, BrokenPipeError):
+            code = self.process.exitcode if self.process else None
+            self._stop()
+            raise EngineError(f"the engine process died (exit code {code})") from None
+        if status == "usage":
+            raise AudioguideError(message)
+        if status != "ok":
+            raise EngineError(message)
+
+    def _start(self) -> None:
+        context = multiprocessing.get_context("spawn")
+        parent, child = context.Pipe()
+        name = self.voice.engine
+        self.process = context.Process(target=worker_main, args=(name, self.voice, child),
+                                       daemon=True)
+        self.process.start()
+        child.close()
+        self.conn = parent
+
+    def _stop(self) -> None:
+        if self.process is not None:
+            if self.process.is_alive():
+                self.process.kill()
+            self.process.join(5)
+        if self.conn is not None:
+            self.conn.close()
+        self.process, self.conn = None, None
+
+    def close(self) -> None:
+        if self.conn is not None and self.process is not None and self.process.is_alive():
+            try:
+                self.conn.send(None)
+                self.process.join(5)
+            except (OSError, BrokenPipeError):
+                pass
+        self._stop()
+
+
+def worker_main(engine_name: str, voice: Voice, conn: Connection) -> None:
+    """The body of a spawned synthesis worker: one engine for the life of the process."""
+    # The engine may print (pyttsx3 does); the parent's terminal is not ours to write to.
+    devnull = os.open(os.devnull, os.O_WRONLY)
+    os.dup2(devnull, 1)
+    engine = engines.create(engine_name)
+    while True:
+        try:
+            request = conn.recv()
+        except (EOFError, OSError):
+            return
+        if request is None:
+            return
+        text, out = request
+        try:
+            engine.synthesize(text, voice, Path(out))
+            conn.send(("ok", ""))
+        except AudioguideError as exc:
+            kind = "usage" if exc.exit_code == 2 else "error"
+            conn.send((kind, exc.message))
+        except Exception as exc:  # noqa: BLE001 - any engine failure is reported, not raised
+            conn.send(("error", f"{type(exc).__name__}: {exc}"))
+
+
+def sentence_texts(sentences: Sequence[Sentence]) -> list[str]:
+    """The spoken forms, for engines and benchmarks that want plain strings."""
+    return [s.spoken for s in sentences]

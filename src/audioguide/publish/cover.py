@@ -1,0 +1,37 @@
+"""A cover image generated from the title: audiobook apps show it in every list."""
+
+from __future__ import annotations
+
+import textwrap
+from pathlib import Path
+
+from PIL import Image, ImageDraw, ImageFont
+
+from . import Edition, register
+
+SIZE = 1400
+BACKGROUND = (24, 38, 58)
+INK = (250, 246, 238)
+ACCENT = (236, 180, 90)
+
+
+def write(edition: Edition) -> list[Path]:
+    script = edition.script
+    image = Image.new("RGB", (SIZE, SIZE), BACKGROUND)
+    draw = ImageDraw.Draw(image)
+    title_font = ImageFont.load_default(size=96)
+    small_font = ImageFont.load_default(size=48)
+    lines = textwrap.wrap(script.title, width=20)[:6]
+    y = 260
+    for line in lines:
+        draw.text((120, y), line, font=title_font, fill=INK)
+        y += 124
+    draw.rectangle((120, y + 40, 420, y + 52), fill=ACCENT)
+    draw.text((120, y + 110), script.author, font=small_font, fill=INK)
+    draw.text((120, SIZE - 200), "Audio edition", font=small_font, fill=ACCENT)
+    path = edition.cover
+    image.save(path, format="PNG", optimize=True)
+    return [path]
+
+
+register("cover", write)

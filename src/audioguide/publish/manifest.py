@@ -1,0 +1,93 @@
+"""manifest.json: what was rendered from what, the chapter table, and every file's hash.
+
+`render --check` and the no-op re-render read it back: the edition is fresh when
+its input key matches and every listed file is still there, unchanged.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from pathlib import Path
+from typing import Any
+
+from . import Edition, chapter_filename
+
+MANIFEST = "manifest.json"
+
+
+def file_digest(path: Path) -> str:
+    """The sha256 of a file, read in pieces."""
+    digest = hashlib.sha256()
+    with path.open("rb") as handle:
+        while block := handle.read(1 << 20):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+def build(edition: Edition, input_key: str, engine_identity: str, loudness: dict[str, float],
+          files: list[Path]) -> dict[str, Any]:
+    """The manifest's content (deterministic: no dates, sorted files)."""
+    from .. import __version__
+
+    script = edition.script
+    return {
+        "audioguide": __version__,
+        "input_key": input_key,
+        "script": {"file": script.path.name, "sha256": script.digest},
+        "title": script.title,
+        "author": script.author,
+        "language": script.language,
+        "narrator": edition.narrator,
+        "engine": engine_identity,
+        "formats": list(edition.formats),
+        "loudness": loudness,
+        "duration_ms": edition.timeline.duration_ms,
+        "chapters": [
+            {
+                "number": c.number, "title": c.title, "slug": c.slug,
+                "start_ms": c.start_ms, "end_ms": c.end_ms,
+                "file": chapter_filename(c),
+                "sentences": [{"id": s.id, "text": s.text, "start_ms": s.start_ms,
+                               "end_ms": s.end_ms} for s in c.sentences],
+            }
+            for c in edition.timeline.chapters
+        ],
+        "files": {
+            path.relative_to(edition.folder).as_posix(): {
+                "bytes": path.stat().st_size, "sha256": file_digest(path)}
+            for path in sorted(files)
+        },
+    }
+
+
+def write_manifest(edition: Edition, content: dict[str, Any]) -> Path:
+    path = edition.path(MANIFEST)
+    path.write_text(json.dumps(content, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
+    return path
+
+
+def read_manifest(folder: Path) -> dict[str, Any] | None:
+    """The manifest of a published edition, or None when there is none readable."""
+    try:
+        data = json.loads((folder / MANIFEST).read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return None
+    return data if isinstance(data, dict) else None
+
+
+def problems(folder: Path, input_key: str) -> list[str]:
+    """Why the edition in `folder` is not a fresh render of `input_key` (empty when fresh)."""
+    manifest = read_manifest(folder)
+    if manifest is None:
+        return [f"{folder / MANIFEST} is missing or unreadable"]
+    if manifest.get("input_key") != input_key:
+        return ["the script or the render settings changed since it was rendered"]
+    found = []
+    for name, info in (manifest.get("files") or {}).items():
+        path = folder / name
+        if not path.is_file():
+            found.append(f"{name} is missing")
+        elif path.stat().st_size != info.get("bytes") or file_digest(path) != info.get("sha256"):
+            found.append(f"{name} was changed after rendering")
+    return found

@@ -1,0 +1,296 @@
+"""The render pipeline, as a visible list of stages, and the atomic publish of an edition.
+
+    parse the script -> skip if the published edition is fresh -> narrate (cached clips)
+    -> master (one WAV per chapter, the timeline) -> write each format -> manifest
+    -> swap the staged edition into place
+
+A render writes into a staging folder beside the output; only a complete edition
+is swapped in, so a failed, interrupted or concurrent render leaves the previous
+edition whole.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import ctypes
+import hashlib
+import json
+import os
+import shutil
+import sys
+import tempfile
+import time
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from . import engines, publish
+from .errors import OutputError, UsageError
+from .master import TARGET_LUFS, master
+from .model import Script, Voice
+from .narrate import ClipCache, NarrationStats, default_cache_dir, narrate
+from .publish import manifest as manifest_file
+from .script import parse_script
+
+# Bumped whenever a change to audioguide changes what it writes for the same script.
+OUTPUT_VERSION = "1"
+
+Progress = Callable[[str, int, int], None]
+
+
+@dataclass(frozen=True)
+class RenderOptions:
+    """What the user asked for, beyond the script itself."""
+
+    output: Path = Path("audio")
+    formats: tuple[str, ...] = ()
+    engine: str | None = None
+    voice: str | None = None
+    rate: int | None = None
+    volume: float | None = None
+    jobs: int = field(default_factory=lambda: os.cpu_count() or 1)
+    force: bool = False
+    cache: Path = field(default_factory=default_cache_dir)
+
+
+@dataclass(frozen=True)
+class FileReport:
+    """A published file, for the closing summary."""
+
+    name: str
+    bytes: int
+    duration_ms: int | None
+
+
+@dataclass(frozen=True)
+class RenderResult:
+    """What a render did."""
+
+    script: Path
+    folder: Path
+    fresh: bool
+    files: tuple[FileReport, ...] = ()
+    stats: NarrationStats | None = None
+    seconds: float = 0.0
+    loudness_lufs: float | None = None
+
+
+def all_formats() -> tuple[str, ...]:
+    """Every output format, in the order they are written."""
+    publish.load_builtins()
+    return tuple(name for name in publish.FORMATS if name not in publish.ALWAYS)
+
+
+def resolve_formats(requested: tuple[str, ...]) -> tuple[str, ...]:
+    """The formats to write: all by default; unknown names are a usage error."""
+    known = all_formats()
+    if not requested:
+        return known
+    unknown = [name for name in requested if name not in known]
+    if unknown:
+        raise UsageError(f"unknown format {unknown[0]!r}; formats are: {', '.join(known)}")
+    return tuple(name for name in known if name in requested)
+
+
+def voice_for(script: Script, options: RenderOptions) -> Voice:
+    """The engine settings: the command line overrides the script's front matter."""
+    base = script.voice
+    return Voice(
+        engine=options.engine or base.engine,
+        voice=options.voice or base.voice or script.language.lower(),
+        rate=options.rate or base.rate,
+        volume=options.volume if options.volume is not None else base.volume,
+    )
+
+
+def input_key(script: Script, voice: Voice, formats: tuple[str, ...]) -> str:
+    """A hash of everything that decides what a render writes."""
+    settings = {"output": OUTPUT_VERSION, "script": script.digest, "engine": voice.engine,
+                "voice": voice.voice, "rate": voice.rate, "volume": voice.volume,
+                "formats": sorted(formats)}
+    return hashlib.sha256(json.dumps(settings, sort_keys=True).encode()).hexdigest()
+
+
+def check(script_path: Path, options: RenderOptions) -> list[str]:
+    """Why the published edition of a script is stale; empty when it is fresh."""
+    script = parse_script(script_path)
+    formats = resolve_formats(options.formats)
+    folder = options.output / script.slug
+    key = input_key(script, voice_for(script, options), formats)
+    return manifest_file.problems(folder, key)
+
+
+def render(script_path: Path, options: RenderOptions, progress: Progress | None = None
+           ) -> RenderResult:
+    """Render one script into `options.output/<slug>/`, unless it is already fresh."""
+    started = time.monotonic()
+    script = parse_script(script_path)
+    formats = resolve_formats(options.formats)
+    voice = voice_for(script, options)
+    key = input_key(script, voice, formats)
+    folder = options.output / script.slug
+    if not options.force and not manifest_file.problems(folder, key):
+        return RenderResult(script_path, folder, fresh=True, seconds=time.monotonic() - started)
+    _ensure_output(options.output)
+    with _lock(options.output, script.slug, progress):
+        _guard_foreign(folder)
+        with _staging(options.output, script.slug) as staging:
+            edition_dir, work = staging / "edition", staging / "work"
+            edition_dir.mkdir()
+            work.mkdir()
+            clips, stats = narrate(script, voice, ClipCache(options.cache), options.jobs,
+                                   progress)
+            mastered = master(script, clips, work, progress)
+            engine_identity = engines.create(voice.engine).identity(voice)
+            edition = publish.Edition(
+                script=script, timeline=mastered.timeline, chapter_wavs=mastered.chapter_wavs,
+                sample_rate=mastered.sample_rate, folder=edition_dir, work=work,
+                narrator=script.narrator, engine=engine_identity, jobs=options.jobs,
+                formats=formats)
+            files = _write_formats(edition, ("cover", *formats), progress)
+            loudness = {"target_lufs": TARGET_LUFS,
+                        "programme_before_gain_lufs": round(mastered.measured_lufs, 2),
+                        "gain_db": round(mastered.gain_db, 2)}
+            content = manifest_file.build(edition, key, engine_identity, loudness, files)
+            manifest_file.write_manifest(edition, content)
+            _swap_into_place(edition_dir, folder)
+    reports = _reports(folder, content)
+    return RenderResult(script_path, folder, fresh=False, files=reports, stats=stats,
+                        seconds=time.monotonic() - started,
+                        loudness_lufs=mastered.measured_lufs + mastered.gain_db)
+
+
+def _write_formats(edition: publish.Edition, formats: tuple[str, ...],
+                   progress: Progress | None) -> list[Path]:
+    files: list[Path] = []
+    for number, name in enumerate(formats, start=1):
+        files += publish.FORMATS[name](edition)
+        if progress:
+            progress(f"write {name}", number, len(formats))
+    return files
+
+
+def _reports(folder: Path, content: dict) -> tuple[FileReport, ...]:
+    durations = {c["file"]: c["end_ms"] - c["start_ms"] for c in content["chapters"]}
+    total = content["duration_ms"]
+    reports = []
+    for name, info in content["files"].items():
+        duration = durations.get(name)
+        if duration is None and name.endswith((".mp3", ".m4b")):
+            duration = total
+        reports.append(FileReport(name, info["bytes"], duration))
+    reports.append(FileReport(manifest_file.MANIFEST, (folder / manifest_file.MANIFEST)
+                              .stat().st_size, None))
+    return tuple(reports)
+
+
+def _ensure_output(output: Path) -> None:
+    try:
+        output.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise OutputError(f"cannot create the output folder ({exc.strerror}); choose another "
+                          "with --output", path=output) from None
+    if not os.access(output, os.W_OK | os.X_OK):
+        raise OutputError("the output folder is not writable; choose another with --output",
+                          path=output)
+
+
+def _guard_foreign(folder: Path) -> None:
+    """Never replace a folder that audioguide did not make: it may hold the user's files."""
+    if folder.exists() and (not folder.is_dir() or (
+            any(folder.iterdir()) and manifest_file.read_manifest(folder) is None)):
+        raise OutputError("exists and was not made by audioguide (no manifest.json); move it "
+                          "away or choose another --output", path=folder)
+
+
+@contextlib.contextmanager
+def _lock(output: Path, slug: str, progress: Progress | None) -> Iterator[None]:
+    """One render at a time per edition; a second one waits for the first."""
+    path = output / f".{slug}.lock"
+    try:
+        handle = path.open("a+")
+    except OSError as exc:
+        raise OutputError(f"cannot create a lock file ({exc.strerror})", path=path) from None
+    with handle:
+        try:
+            import fcntl
+        except ImportError:  # Windows: renames there are not atomic anyway
+            yield
+            return
+        try:
+            fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            if progress:
+                progress("waiting for another render of this edition", 0, 0)
+            fcntl.flock(handle, fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(handle, fcntl.LOCK_UN)
+
+
+@contextlib.contextmanager
+def _staging(output: Path, slug: str) -> Iterator[Path]:
+    """A private folder beside the edition (same file system, so the swap is a rename)."""
+    # Left behind by a render that was killed: we hold the lock, so nobody else uses them.
+    for stale in output.glob(f".{slug}.staging-*"):
+        shutil.rmtree(stale, ignore_errors=True)
+    try:
+        staging = Path(tempfile.mkdtemp(prefix=f".{slug}.staging-", dir=output))
+    except OSError as exc:
+        raise OutputError(f"cannot write in the output folder ({exc.strerror})",
+                          path=output) from None
+    try:
+        yield staging
+    except OSError as exc:
+        if exc.errno == 28:
+            raise OutputError("the disk is full; free some space and render again",
+                              path=output) from None
+        raise OutputError(f"cannot write the edition ({exc.strerror})",
+                          path=exc.filename or output) from None
+    finally:
+        shutil.rmtree(staging, ignore_errors=True)
+
+
+_RENAME_EXCHANGE = 2
+
+
+def _swap_into_place(new: Path, folder: Path) -> None:
+    """Put the staged edition where the old one was, in one step where the OS allows."""
+    if not folder.exists():
+        os.rename(new, folder)
+        return
+    if sys.platform.startswith("linux"):
+        libc = ctypes.CDLL(None, use_errno=True)
+        renameat2 = getattr(libc, "renameat2", None)
+        if renameat2 is not None:
+            at_cwd = -100
+            if renameat2(at_cwd, os.fsencode(new.absolute()), at_cwd,
+                         os.fsencode(folder.absolute()), _RENAME_EXCHANGE) == 0:
+                return  # the old edition is now at `new`, removed with the staging folder
+    # Elsewhere: two renames, with the old edition kept until the new one is in place.
+    old = new.parent / "old"
+    os.rename(folder, old)
+    try:
+        os.rename(new, folder)
+    except OSError:
+        os.rename(old, folder)
+        raise
+
+
+def render_all(paths: list[Path], options: RenderOptions, progress: Progress | None = None
+               ) -> list[RenderResult]:
+    """Render several scripts; each is published on its own."""
+    if not paths:
+        raise UsageError("no scripts to render; give a script path or add one to script/")
+    results = []
+    for path in paths:
+        results.append(render(path, options, progress))
+    return results
+
+
+def default_scripts(folder: Path = Path("script")) -> list[Path]:
+    """The scripts in `folder` (*.md), in name order."""
+    if not folder.is_dir():
+        return []
+    return sorted(p for p in folder.glob("*.md") if p.is_file())

@@ -1,0 +1,87 @@
+"""The one boundary to external programs (ffmpeg, ffprobe).
+
+They run without a shell, with absolute paths so that no name can be taken for
+an option; a failure becomes an EncodeError carrying the command and the end
+of its stderr, after the partial outputs are removed.
+"""
+
+from __future__ import annotations
+
+import json
+import shlex
+import shutil
+import subprocess
+from collections.abc import Sequence
+from pathlib import Path
+
+from .errors import EncodeError, MissingToolError
+
+FFMPEG_HINT = "install it with: sudo apt-get install ffmpeg  (or run ./dev.sh render)"
+
+
+def require(program: str, hint: str = FFMPEG_HINT) -> str:
+    """The path of `program`, or a MissingToolError saying how to install it."""
+    path = shutil.which(program)
+    if path is None:
+        raise MissingToolError(f"{program} is not installed; {hint}")
+    return path
+
+
+def ffmpeg(args: Sequence[str | Path], outputs: Sequence[Path], what: str) -> None:
+    """Run ffmpeg quietly and reproducibly; on failure remove `outputs` and raise."""
+    command = [require("ffmpeg"), "-nostdin", "-hide_banner", "-loglevel", "error", "-y",
+               *map(str, args)]
+    _run(command, outputs, what)
+
+
+def ffprobe_json(path: Path, *entries: str) -> dict:
+    """ffprobe's JSON description of `path` (format, streams, chapters as asked)."""
+    command = [require("ffprobe"), "-v", "error", "-print_format", "json", *entries,
+               str(path.absolute())]
+    result = _run(command, (), f"read {path.name}")
+    return json.loads(result.stdout or "{}")
+
+
+def decode_duration_ms(path: Path) -> int:
+    """The length of `path` as a decoder plays it (after encoder delay and padding)."""
+    command = [require("ffmpeg"), "-nostdin", "-hide_banner", "-v", "error", "-i",
+               str(path.absolute()), "-map", "0:a:0", "-f", "s16le", "-ac", "1", "-ar", "44100",
+               "-"]
+    # Count the decoded bytes as they stream past: a book's PCM would not fit in memory.
+    with subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE) as process:
+        assert process.stdout is not None and process.stderr is not None
+        size = 0
+        while chunk := process.stdout.read(1 << 20):
+            size += len(chunk)
+        stderr = process.stderr.read()
+    if process.returncode != 0:
+        raise EncodeError(f"cannot decode {path.name}: {_tail(stderr)}", path=path)
+    return round(size / 2 * 1000 / 44100)
+
+
+def _run(command: list[str], outputs: Sequence[Path], what: str) -> subprocess.CompletedProcess:
+    try:
+        result = subprocess.run(command, capture_output=True, text=True, errors="replace")
+    except OSError as exc:
+        _remove(outputs)
+        raise EncodeError(f"could not {what}: {exc.strerror} running {command[0]}") from None
+    if result.returncode != 0:
+        _remove(outputs)
+        shown = shlex.join(command)
+        if len(shown) > 300:
+            shown = shown[:297] + "..."
+        raise EncodeError(f"could not {what}: {shown} exited with {result.returncode}: "
+                          f"{_tail(result.stderr)}")
+    return result
+
+
+def _tail(stderr: str | bytes) -> str:
+    if isinstance(stderr, bytes):
+        stderr = stderr.decode("utf-8", "replace")
+    lines = [line.strip() for line in stderr.strip().splitlines() if line.strip()]
+    return " / ".join(lines[-2:]) if lines else "no message"
+
+
+def _remove(paths: Sequence[Path]) -> None:
+    for path in paths:
+        Path(path).unlink(missing_ok=True)
