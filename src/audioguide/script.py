@@ -159,13 +159,27 @@ class _FrontMatter:
             node = yaml.compose(text, Loader=yaml.SafeLoader)
             data = yaml.safe_load(text)
         except yaml.MarkedYAMLError as exc:
-            mark = exc.problem_mark or exc.context_mark
-            line = mark.line + 2 if mark is not None else 1
             problem = (exc.problem or exc.context or "malformed YAML").strip()
-            raise ScriptError(f"front matter is not valid YAML: {problem}",
+            # An unclosed quote or bracket is found only at the end of the front matter;
+            # the line to fix is where it was opened.
+            opened = "end of stream" in problem and exc.context_mark is not None
+            if opened:
+                problem = f"{exc.context}: it is never closed"
+            mark = exc.context_mark if opened else exc.problem_mark or exc.context_mark
+            line = mark.line + 2 if mark is not None else 1
+            raise ScriptError(f"front matter is not valid YAML ({problem}); check the quotes "
+                              "and indentation, and quote any value that contains ': '",
                               path=self.path, line=line) from None
+        except RecursionError:
+            raise ScriptError("front matter is nested too deeply; use plain key: value lines",
+                              path=self.path, line=2) from None
+        except yaml.reader.ReaderError as exc:
+            line = text[: exc.position].count("\n") + 2
+            raise ScriptError(f"front matter contains the control character U+{exc.character:04X}"
+                              "; remove it", path=self.path, line=line) from None
         except yaml.YAMLError as exc:
-            raise ScriptError(f"front matter is not valid YAML: {exc}", path=self.path,
+            first = str(exc).strip().splitlines()[0] if str(exc).strip() else "malformed YAML"
+            raise ScriptError(f"front matter is not valid YAML: {first}", path=self.path,
                               line=1) from None
         if not isinstance(data, dict) or not isinstance(node, yaml.MappingNode):
             raise ScriptError("front matter must be a mapping of keys to values (key: value)",
@@ -283,7 +297,8 @@ class _FrontMatter:
             entries[str(written)] = str(spoken)
         problem = check_lexicon(entries)
         if problem:
-            bad = next((w for w in entries if repr(w) in problem or w in problem), None)
+            # Only the quoted form: a short entry such as 'e' occurs in any message.
+            bad = next((w for w in entries if repr(w) in problem), None)
             raise self._error(f"lexicon.{bad}" if bad else "lexicon", problem)
         return tuple(entries.items())
 
