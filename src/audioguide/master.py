@@ -1,17 +1,27 @@
-"""Assembly and mastering: clips and pauses into one mastered WAV per chapter.
+"""Assembly, mastering and encoding: clips and pauses into one encoded audio per chapter.
 
-Everything streams one sentence at a time, so memory does not grow with the
-length of the book. Two passes: the first measures the loudness of the whole
-programme (BS.1770), the second applies one gain to all of it, limits the
-peaks, adds a faint noise floor, and writes each chapter. The timeline comes
-from the frames actually written, the single timing source for every output.
+Everything streams one sentence at a time, so memory does not grow with the length
+of the book. The loudness of the whole programme is measured (BS.1770) and one gain
+is applied to all of it; peaks are limited and a faint noise floor added. Each
+chapter is then encoded once to MP3 and to AAC and kept in the cache under a hash of
+what went into it, so a re-render re-encodes only the chapters that changed, and the
+whole-book files are joined from these encodes frame by frame.
+
+Frame-exact lengths make that joining exact. Each chapter's PCM is padded with room
+tone so that, after the encoder's one extra frame, both encodes decode to the same
+whole number of samples (a multiple of both frame sizes). Chapter k then starts in
+either book at the sum of the lengths before it, and ends where the next one starts.
 """
 
 from __future__ import annotations
 
 import hashlib
+import json
+import os
+import tempfile
 import wave
 from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -19,38 +29,60 @@ import numpy as np
 from scipy.ndimage import minimum_filter1d, uniform_filter1d
 from scipy.signal import resample_poly
 
-from .errors import EngineError
+from .errors import EncodeError, EngineError, OutputError
 from .loudness import StreamingMeter
-from .model import ChapterTiming, Clip, Script, SentenceTiming, Timeline
+from .model import ChapterAudio, ChapterTiming, Clip, Script, SentenceTiming, Timeline
+from .mpegaudio import adts_frames, audio_frames
+from .tools import ffmpeg
 
 SAMPLE_RATE = 22050
+OUTPUT_RATE = 44100
 TARGET_LUFS = -19.0
 # The encoders shave a little loudness off (measured on the encoded files: LAME about
 # 0.4 LU, AAC about 0.1 LU), so the master aims this much above the target.
 ENCODER_ALLOWANCE_LU = 0.2
+# A re-render keeps the previous gain while it still lands this close to the target, so
+# an edit does not change (and re-encode) every other chapter.
+GAIN_TOLERANCE_LU = 0.5
 PEAK_CEILING_DBFS = -3.0
 NOISE_FLOOR_DBFS = -72.0
 LIMITER_WINDOW_MS = 3
+
+MP3_BITRATE = "64k"
+AAC_BITRATE = "64k"
+# Measured on ffmpeg's libmp3lame and native AAC encoders: an input that is a whole
+# number of frames comes out exactly one frame longer; LAME's content starts 1105
+# samples in (576 encoder + 529 decoder delay), AAC's after one 1024-sample frame.
+MP3_FRAME, AAC_FRAME = 1152, 1024
+MP3_DELAY = 1105
+CHAPTER_QUANTUM = 9216  # the least common multiple of the two frame sizes
+
+ENCODE_VERSION = "1"
+MP3_ARGS = ["-ar", str(OUTPUT_RATE), "-ac", "1", "-c:a", "libmp3lame", "-b:a", MP3_BITRATE]
+AAC_ARGS = ["-ar", str(OUTPUT_RATE), "-ac", "1", "-c:a", "aac", "-b:a", AAC_BITRATE,
+            # The default coder overshoots by up to 4 dB on speech onsets at this
+            # bitrate (a true peak above 0 dBTP) and takes four times as long.
+            "-aac_coder", "fast"]
+QUIET = ["-fflags", "+bitexact", "-flags:a", "+bitexact"]
 
 Progress = Callable[[str, int, int], None]
 
 
 @dataclass(frozen=True)
 class Mastered:
-    """The mastered programme: one WAV per chapter and the measured timeline."""
+    """The mastered, encoded programme and its measured timeline."""
 
-    chapter_wavs: tuple[Path, ...]
+    chapters: tuple[ChapterAudio, ...]
     timeline: Timeline
-    sample_rate: int
     measured_lufs: float
     gain_db: float
+    encoded: int
 
 
 @dataclass(frozen=True)
 class _Piece:
     """A stretch of the programme: a clip (with its sentence) or silence."""
 
-    chapter: int
     frames: int
     clip: Clip | None = None
     sentence_id: str = ""
@@ -67,15 +99,15 @@ def plan(script: Script, clips: dict[str, Clip]) -> list[list[_Piece]]:
         # chapter file (and every chapter start) opens with a little room tone.
         head_ms = pauses.lead_in_ms if index == 0 else pauses.chapter_ms // 2
         next_head_ms = 0 if last else pauses.chapter_ms // 2
-        pieces = [_Piece(index, _frames(head_ms))]
+        pieces = [_Piece(_frames(head_ms))]
         for i, sentence in enumerate(chapter.sentences):
             clip = clips[sentence.id]
-            pieces.append(_Piece(index, clip.frames, clip, sentence.id, sentence.text))
+            pieces.append(_Piece(clip.frames, clip, sentence.id, sentence.text))
             pause_ms = sentence.pause_after_ms
             if i == len(chapter.sentences) - 1:
                 pause_ms = max(0, pause_ms - next_head_ms) + (pauses.tail_ms if last else 0)
             if pause_ms:
-                pieces.append(_Piece(index, _frames(pause_ms)))
+                pieces.append(_Piece(_frames(pause_ms)))
         chapters.append(pieces)
     return chapters
 
@@ -84,54 +116,86 @@ def _frames(ms: int) -> int:
     return round(ms * SAMPLE_RATE / 1000)
 
 
-def _ms(frames: int) -> int:
-    return round(frames * 1000 / SAMPLE_RATE)
+def _ms(samples: int, rate: int = OUTPUT_RATE) -> int:
+    return round(samples * 1000 / rate)
 
 
-def master(script: Script, clips: dict[str, Clip], folder: Path,
-           progress: Progress | None = None) -> Mastered:
-    """Write one mastered WAV per chapter into `folder` and return the timeline."""
+def encoded_length(pcm_frames: int) -> int:
+    """The chapter's length in the books (44.1 kHz samples) for this much 22.05 kHz PCM."""
+    needed = 2 * pcm_frames + MP3_FRAME
+    return -(-needed // CHAPTER_QUANTUM) * CHAPTER_QUANTUM
+
+
+def master(script: Script, clips: dict[str, Clip], work: Path, cache: Path, jobs: int = 1,
+           progress: Progress | None = None, previous_gain_db: float | None = None
+           ) -> Mastered:
+    """Master and encode every chapter (reusing cached encodes) and time the book."""
     chapters = plan(script, clips)
+    gain_db, measured = _choose_gain(chapters, previous_gain_db)
+    store = _EncodeCache(cache)
+    lengths = [encoded_length(sum(p.frames for p in pieces)) for pieces in chapters]
+    keys = [_chapter_key(pieces, gain_db, length) for pieces, length in zip(
+        chapters, lengths, strict=True)]
+    encoded: list[int] = []
+    finished: list[int] = []
+
+    def produce(index: int) -> ChapterAudio:
+        audio = store.get(keys[index], lengths[index])
+        if audio is None:
+            audio = _encode_chapter(chapters[index], gain_db, lengths[index], work, index,
+                                    store, keys[index])
+            encoded.append(index)
+        finished.append(index)
+        if progress:
+            progress("encode", len(finished), len(chapters))
+        return audio
+
+    with ThreadPoolExecutor(max_workers=max(1, jobs)) as pool:
+        audio = tuple(pool.map(produce, range(len(chapters))))
+    return Mastered(audio, _timeline(script, chapters, lengths), measured, gain_db,
+                    encoded=len(encoded))
+
+
+def _timeline(script: Script, chapters: list[list[_Piece]], lengths: list[int]) -> Timeline:
+    timings = []
+    start = 0
+    for chapter, pieces, length in zip(script.chapters, chapters, lengths, strict=True):
+        sentences = []
+        position = 0  # in 22.05 kHz frames from the start of the chapter's PCM
+        for piece in pieces:
+            if piece.clip is not None:
+                begin, end = position, position + piece.frames
+                sentences.append(SentenceTiming(
+                    piece.sentence_id, piece.text,
+                    _ms(start + MP3_DELAY + 2 * begin), _ms(start + MP3_DELAY + 2 * end),
+                    _ms(begin, SAMPLE_RATE), _ms(end, SAMPLE_RATE)))
+            position += piece.frames
+        timings.append(ChapterTiming(chapter.number, chapter.title, chapter.slug,
+                                     _ms(start), _ms(start + length), _ms(length - MP3_FRAME),
+                                     tuple(sentences)))
+        start += length
+    return Timeline(tuple(timings))
+
+
+def _choose_gain(chapters: list[list[_Piece]], previous_gain_db: float | None
+                 ) -> tuple[float, float]:
+    """The gain (dB) for the whole programme and its loudness before the gain."""
     ceiling = 10 ** (PEAK_CEILING_DBFS / 20)
     target = TARGET_LUFS + ENCODER_ALLOWANCE_LU
+    if previous_gain_db is not None:
+        kept = _loudness(chapters, 10 ** (previous_gain_db / 20), ceiling)
+        if abs(kept - target) <= GAIN_TOLERANCE_LU:
+            return previous_gain_db, kept - previous_gain_db
     measured = _loudness(chapters, 1.0, None)
-    gain_db = target - measured if np.isfinite(measured) else 0.0
+    if not np.isfinite(measured):
+        return 0.0, measured
+    gain_db = target - measured
     # The limiter takes a little off the peaks, and so off the loudness: measure what it
     # leaves at this gain and make up the difference once.
     limited = _loudness(chapters, 10 ** (gain_db / 20), ceiling)
     if np.isfinite(limited):
         gain_db += target - limited
-    gain = 10 ** (gain_db / 20)
-
-    wavs = []
-    timings = []
-    position = 0
-    for index, pieces in enumerate(chapters):
-        chapter = script.chapters[index]
-        path = folder / f"{index + 1:03d}.wav"
-        chapter_start = position
-        sentences = []
-        noise = _noise(pieces)
-        noise_level = 10 ** (NOISE_FLOOR_DBFS / 20)
-        with wave.open(str(path), "wb") as out:
-            out.setnchannels(1)
-            out.setsampwidth(2)
-            out.setframerate(SAMPLE_RATE)
-            for piece in pieces:
-                samples = _limit(_samples(piece) * gain, ceiling)
-                samples += (noise.standard_normal(len(samples)) * noise_level).astype(np.float32)
-                out.writeframes(_to_pcm16(samples))
-                if piece.clip is not None:
-                    sentences.append(SentenceTiming(
-                        piece.sentence_id, piece.text, _ms(position), _ms(position + piece.frames),
-                        _ms(chapter_start)))
-                position += piece.frames
-        wavs.append(path)
-        timings.append(ChapterTiming(chapter.number, chapter.title, chapter.slug,
-                                     _ms(chapter_start), _ms(position), tuple(sentences)))
-        if progress:
-            progress("master", index + 1, len(chapters))
-    return Mastered(tuple(wavs), Timeline(tuple(timings)), SAMPLE_RATE, measured, gain_db)
+    return round(gain_db, 4), measured
 
 
 def _loudness(chapters: list[list[_Piece]], gain: float, ceiling: float | None) -> float:
@@ -141,6 +205,93 @@ def _loudness(chapters: list[list[_Piece]], gain: float, ceiling: float | None) 
             samples = _samples(piece) * gain
             meter.feed(_limit(samples, ceiling) if ceiling is not None else samples)
     return meter.integrated()
+
+
+def _chapter_key(pieces: list[_Piece], gain_db: float, length: int) -> str:
+    content = [p.clip.key if p.clip else p.frames for p in pieces]
+    settings = [ENCODE_VERSION, MP3_ARGS, AAC_ARGS, QUIET, NOISE_FLOOR_DBFS, PEAK_CEILING_DBFS,
+                LIMITER_WINDOW_MS, gain_db, length]
+    return hashlib.sha256(json.dumps([settings, content]).encode()).hexdigest()
+
+
+class _EncodeCache:
+    """Encoded chapters by content key; an entry of the wrong length reads as missing."""
+
+    def __init__(self, root: Path):
+        self.root = root / "chapters"
+
+    def paths(self, key: str) -> tuple[Path, Path]:
+        folder = self.root / key[:2]
+        return folder / f"{key}.mp3", folder / f"{key}.aac"
+
+    def get(self, key: str, samples: int) -> ChapterAudio | None:
+        mp3, aac = self.paths(key)
+        try:
+            mp3_samples = audio_frames(mp3.read_bytes())[1]
+            aac_samples = adts_frames(aac.read_bytes()) * AAC_FRAME
+        except (OSError, EncodeError):
+            return None
+        if mp3_samples != samples or aac_samples != samples:
+            return None
+        return ChapterAudio(mp3, aac, samples)
+
+    def put(self, key: str, mp3: Path, aac: Path, samples: int) -> ChapterAudio:
+        final_mp3, final_aac = self.paths(key)
+        try:
+            final_mp3.parent.mkdir(parents=True, exist_ok=True)
+            os.replace(aac, final_aac)
+            os.replace(mp3, final_mp3)
+        except OSError as exc:
+            raise OutputError(f"cannot write to the cache ({exc.strerror}); set "
+                              "AUDIOGUIDE_CACHE to a writable folder",
+                              path=final_mp3.parent) from None
+        audio = self.get(key, samples)
+        if audio is None:
+            raise EncodeError(f"the encoders did not produce {samples} samples for a chapter; "
+                              "this ffmpeg build frames audio differently")
+        return audio
+
+
+def _encode_chapter(pieces: list[_Piece], gain_db: float, length: int, work: Path,
+                    index: int, store: _EncodeCache, key: str) -> ChapterAudio:
+    """Write the chapter's mastered PCM and encode it to MP3 and AAC, frame-exact."""
+    wav = work / f"{index + 1:04d}.wav"
+    aac_pcm = (length - AAC_FRAME) // 2
+    mp3_pcm = (length - MP3_FRAME) // 2
+    _write_pcm(pieces, gain_db, aac_pcm, wav)
+    staging = Path(tempfile.mkdtemp(prefix=".encode-", dir=work))
+    mp3, aac = staging / "chapter.mp3", staging / "chapter.aac"
+    source = ["-i", wav.absolute()]
+    ffmpeg([*source, "-map_metadata", "-1", "-af", f"atrim=end_sample={mp3_pcm}", *MP3_ARGS,
+            "-write_xing", "1", "-id3v2_version", "0", *QUIET, "-f", "mp3", mp3.absolute()],
+           [mp3], f"encode chapter {index + 1} to MP3")
+    ffmpeg([*source, "-map_metadata", "-1", *AAC_ARGS, *QUIET, "-f", "adts", aac.absolute()],
+           [aac], f"encode chapter {index + 1} to AAC")
+    audio = store.put(key, mp3, aac, length)
+    wav.unlink(missing_ok=True)
+    staging.rmdir()
+    return audio
+
+
+def _write_pcm(pieces: list[_Piece], gain_db: float, total_frames: int, path: Path) -> None:
+    """The chapter's mastered PCM: gain, limiter, noise floor, room tone to `total_frames`."""
+    gain = 10 ** (gain_db / 20)
+    ceiling = 10 ** (PEAK_CEILING_DBFS / 20)
+    noise = _noise(pieces)
+    noise_level = 10 ** (NOISE_FLOOR_DBFS / 20)
+    written = 0
+    with wave.open(str(path), "wb") as out:
+        out.setnchannels(1)
+        out.setsampwidth(2)
+        out.setframerate(SAMPLE_RATE)
+        padding = _Piece(max(0, total_frames - sum(p.frames for p in pieces)))
+        for piece in [*pieces, padding]:
+            samples = _limit(_samples(piece) * gain, ceiling)
+            samples += (noise.standard_normal(len(samples)) * noise_level).astype(np.float32)
+            out.writeframes(_to_pcm16(samples))
+            written += len(samples)
+    if written != total_frames:
+        raise EncodeError(f"chapter audio came out {written} frames long, not {total_frames}")
 
 
 def _samples(piece: _Piece) -> np.ndarray:

@@ -111,33 +111,44 @@ class Clip:
 
 
 @dataclass(frozen=True)
+class ChapterAudio:
+    """A chapter encoded once, for every output that carries it.
+
+    `mp3` has LAME's gapless Info frame (a per-chapter file as it is); `aac` is raw
+    ADTS. Without gapless trimming both decode to `samples` at 44.1 kHz.
+    """
+
+    mp3: Path
+    aac: Path
+    samples: int
+
+
+@dataclass(frozen=True)
 class SentenceTiming:
-    """When a sentence is spoken, in ms from the start of the book and of its chapter."""
+    """When a sentence is spoken: in the whole-book files and in its chapter's own file."""
 
     id: str
     text: str
     start_ms: int
     end_ms: int
-    chapter_start_ms: int
-
-    @property
-    def start_in_chapter_ms(self) -> int:
-        return self.start_ms - self.chapter_start_ms
-
-    @property
-    def end_in_chapter_ms(self) -> int:
-        return self.end_ms - self.chapter_start_ms
+    start_in_chapter_ms: int
+    end_in_chapter_ms: int
 
 
 @dataclass(frozen=True)
 class ChapterTiming:
-    """A chapter's place in the book; every output's chapter table comes from these."""
+    """A chapter's place in the book; every output's chapter table comes from these.
+
+    `start_ms`/`end_ms` are positions in the whole-book files; `file_ms` is the length
+    of the chapter's own MP3 as a player decodes it.
+    """
 
     number: int
     title: str
     slug: str
     start_ms: int
     end_ms: int
+    file_ms: int
     sentences: tuple[SentenceTiming, ...] = field(default=())
 
     @property

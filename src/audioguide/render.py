@@ -73,6 +73,7 @@ class RenderResult:
     stats: NarrationStats | None = None
     seconds: float = 0.0
     loudness_lufs: float | None = None
+    encoded_chapters: int = 0
 
 
 def all_formats() -> tuple[str, ...]:
@@ -140,24 +141,26 @@ def render(script_path: Path, options: RenderOptions, progress: Progress | None 
             work.mkdir()
             clips, stats = narrate(script, voice, ClipCache(options.cache), options.jobs,
                                    progress)
-            mastered = master(script, clips, work, progress)
+            previous = manifest_file.read_manifest(folder) or {}
+            mastered = master(script, clips, work, options.cache, options.jobs, progress,
+                              previous_gain_db=(previous.get("loudness") or {}).get("gain_db"))
             engine_identity = engines.create(voice.engine).identity(voice)
             edition = publish.Edition(
-                script=script, timeline=mastered.timeline, chapter_wavs=mastered.chapter_wavs,
-                sample_rate=mastered.sample_rate, folder=edition_dir, work=work,
-                narrator=script.narrator, engine=engine_identity, jobs=options.jobs,
-                formats=formats)
+                script=script, timeline=mastered.timeline, chapter_audio=mastered.chapters,
+                folder=edition_dir, work=work, narrator=script.narrator,
+                engine=engine_identity, jobs=options.jobs, formats=formats)
             files = _write_formats(edition, ("cover", *formats), progress)
             loudness = {"target_lufs": TARGET_LUFS,
                         "programme_before_gain_lufs": round(mastered.measured_lufs, 2),
-                        "gain_db": round(mastered.gain_db, 2)}
+                        "gain_db": mastered.gain_db}
             content = manifest_file.build(edition, key, engine_identity, loudness, files)
             manifest_file.write_manifest(edition, content)
             _swap_into_place(edition_dir, folder)
     reports = _reports(folder, content)
     return RenderResult(script_path, folder, fresh=False, files=reports, stats=stats,
                         seconds=time.monotonic() - started,
-                        loudness_lufs=mastered.measured_lufs + mastered.gain_db)
+                        loudness_lufs=mastered.measured_lufs + mastered.gain_db,
+                        encoded_chapters=mastered.encoded)
 
 
 def _write_formats(edition: publish.Edition, formats: tuple[str, ...],
@@ -171,7 +174,7 @@ def _write_formats(edition: publish.Edition, formats: tuple[str, ...],
 
 
 def _reports(folder: Path, content: dict) -> tuple[FileReport, ...]:
-    durations = {c["file"]: c["end_ms"] - c["start_ms"] for c in content["chapters"]}
+    durations = {c["file"]: c["file_ms"] for c in content["chapters"]}
     total = content["duration_ms"]
     reports = []
     for name, info in content["files"].items():

@@ -13,17 +13,20 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from ..model import Chapter, ChapterTiming, Script, Timeline
+from ..model import Chapter, ChapterAudio, ChapterTiming, Script, Timeline
 
 
 @dataclass(frozen=True)
 class Edition:
-    """Everything a writer may read; `folder` is where it writes."""
+    """Everything a writer may read; `folder` is where it writes.
+
+    `chapter_audio` holds each chapter encoded once (MP3 and AAC); writers copy or
+    join those encodes, never encode again.
+    """
 
     script: Script
     timeline: Timeline
-    chapter_wavs: tuple[Path, ...]
-    sample_rate: int
+    chapter_audio: tuple[ChapterAudio, ...]
     folder: Path
     work: Path
     narrator: str
@@ -65,3 +68,7 @@ def load_builtins() -> None:
     # the chapter MP3s.
     from . import cover  # noqa: F401, I001
     from . import chapters, mp3, m4b  # noqa: F401, I001
+    from . import captions, podcast  # noqa: F401, I001
+    from . import epub, daisy  # noqa: F401, I001
+    # The page comes last: it lists every other file.
+    from . import page  # noqa: F401, I001

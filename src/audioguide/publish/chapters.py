@@ -1,51 +1,50 @@
 """One MP3 per chapter and an M3U8 playlist of them with titles.
 
 The simplest navigation there is: any player, and any screen reader user
-browsing files, can go straight to a chapter.
+browsing files, can go straight to a chapter. Each file is the chapter's encode
+as it is (with LAME's gapless header), tagged.
 """
 
 from __future__ import annotations
 
-from concurrent.futures import ThreadPoolExecutor
+import shutil
 from pathlib import Path
 
-from ..tools import ffmpeg
+from mutagen.id3 import COMM, ID3, TALB, TCOM, TCON, TIT2, TLAN, TPE1, TPE2, TRCK
+
+from ..errors import EncodeError
 from . import Edition, chapter_filename, register
-
-MP3_BITRATE = "64k"
-OUTPUT_RATE = 44100
-
-
-def mp3_args(edition: Edition) -> list[str]:
-    """ffmpeg options of every MP3 audioguide writes: mono 44.1 kHz CBR, ID3v2.3, no noise."""
-    return ["-ar", str(OUTPUT_RATE), "-ac", "1", "-c:a", "libmp3lame", "-b:a", MP3_BITRATE,
-            "-id3v2_version", "3", "-write_id3v1", "0", "-fflags", "+bitexact",
-            "-flags:a", "+bitexact"]
 
 
 def write(edition: Edition) -> list[Path]:
     script = edition.script
     total = len(script.chapters)
     (edition.folder / "chapters").mkdir(exist_ok=True)
-
-    def encode(index: int) -> Path:
-        chapter = script.chapters[index]
+    files = []
+    for index, chapter in enumerate(script.chapters):
         out = edition.path(chapter_filename(chapter))
-        tags = {
-            "title": chapter.title, "album": script.title, "artist": script.author,
-            "album_artist": script.author, "genre": "Audiobook", "track": f"{index + 1}/{total}",
-            "composer": edition.narrator, "comment": f"Narrated by {edition.narrator}",
-            "language": script.language,
-        }
-        metadata = [arg for key, value in tags.items() for arg in ("-metadata", f"{key}={value}")]
-        ffmpeg(["-i", edition.chapter_wavs[index].absolute(), "-map_metadata", "-1", *metadata,
-                *mp3_args(edition), "-f", "mp3", out.absolute()], [out],
-               f"encode chapter {index + 1}")
-        return out
-
-    with ThreadPoolExecutor(max_workers=max(1, edition.jobs)) as pool:
-        files = list(pool.map(encode, range(total)))
+        shutil.copyfile(edition.chapter_audio[index].mp3, out)
+        tags = ID3()
+        tags.add(TIT2(encoding=3, text=chapter.title))
+        tags.add(TALB(encoding=3, text=script.title))
+        tags.add(TPE1(encoding=3, text=script.author))
+        tags.add(TPE2(encoding=3, text=script.author))
+        tags.add(TRCK(encoding=3, text=f"{index + 1}/{total}"))
+        tags.add(TCON(encoding=3, text="Audiobook"))
+        tags.add(TCOM(encoding=3, text=edition.narrator))
+        tags.add(TLAN(encoding=3, text=script.language))
+        tags.add(COMM(encoding=3, lang="eng", desc="", text=f"Narrated by {edition.narrator}"))
+        save_id3(tags, out)
+        files.append(out)
     return [*files, write_playlist(edition)]
+
+
+def save_id3(tags: ID3, path: Path) -> None:
+    """Save ID3v2.3 tags (the best supported version) and no ID3v1."""
+    try:
+        tags.save(path, v2_version=3, v1=0, padding=lambda info: 0)
+    except Exception as exc:  # mutagen raises its own and OS errors; report both the same way
+        raise EncodeError(f"cannot write the ID3 tags ({exc})", path=path) from None
 
 
 def write_playlist(edition: Edition) -> Path:
@@ -53,7 +52,7 @@ def write_playlist(edition: Edition) -> Path:
     script = edition.script
     lines = ["#EXTM3U", f"#PLAYLIST:{_one_line(script.title)}"]
     for chapter in edition.timeline.chapters:
-        seconds = round(chapter.duration_ms / 1000)
+        seconds = round(chapter.file_ms / 1000)
         lines.append(f"#EXTINF:{seconds},{_one_line(script.author)} - {_one_line(chapter.title)}")
         lines.append(chapter_filename(chapter))
     path = edition.path(f"{script.slug}.m3u8")
