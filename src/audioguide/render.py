@@ -26,7 +26,6 @@ from pathlib import Path
 
 from . import engines, publish
 from .errors import OutputError, UsageError
-from .master import TARGET_LUFS, master
 from .model import Script, Voice
 from .narrate import ClipCache, NarrationStats, default_cache_dir, narrate
 from .publish import manifest as manifest_file
@@ -78,8 +77,7 @@ class RenderResult:
 
 def all_formats() -> tuple[str, ...]:
     """Every output format, in the order they are written."""
-    publish.load_builtins()
-    return tuple(name for name in publish.FORMATS if name not in publish.ALWAYS)
+    return tuple(name for name in publish.format_names() if name not in publish.ALWAYS)
 
 
 def resolve_formats(requested: tuple[str, ...]) -> tuple[str, ...]:
@@ -132,6 +130,8 @@ def render(script_path: Path, options: RenderOptions, progress: Progress | None 
     folder = options.output / script.slug
     if not options.force and not manifest_file.problems(folder, key):
         return RenderResult(script_path, folder, fresh=True, seconds=time.monotonic() - started)
+    from .master import TARGET_LUFS, master  # numpy and scipy: only when there is work
+
     _ensure_output(options.output)
     with _lock(options.output, script.slug, progress):
         _guard_foreign(folder)
@@ -167,7 +167,7 @@ def _write_formats(edition: publish.Edition, formats: tuple[str, ...],
                    progress: Progress | None) -> list[Path]:
     files: list[Path] = []
     for number, name in enumerate(formats, start=1):
-        files += publish.FORMATS[name](edition)
+        files += publish.writer(name)(edition)
         if progress:
             progress(f"write {name}", number, len(formats))
     return files

@@ -1,14 +1,15 @@
 """Writers of the edition's files: one module per output, one registry of formats.
 
 Each writer takes the Edition (the parsed script, the measured timeline and the
-mastered chapter audio) and writes its files into the edition's staging folder,
-returning their paths. Writers run in the order of FORMATS, so a later one can
-use an earlier one's files (the page lists the audio files, the talking books
+encoded chapter audio) and writes its files into the edition's staging folder,
+returning their paths. Writers run in the order of `format_names()`, so a later one
+can use an earlier one's files (the page lists the audio files, the talking books
 reuse the chapter MP3s).
 """
 
 from __future__ import annotations
 
+import importlib
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -45,11 +46,27 @@ class Edition:
 Writer = Callable[[Edition], list[Path]]
 FORMATS: dict[str, Writer] = {}
 ALWAYS = ("cover",)
+# The built-in formats in the order they are written, each in its own module, imported
+# only when it writes (a render with nothing to do imports none of them). The cover
+# comes first (the books embed it); the page last (it lists every other file).
+BUILTIN = ("cover", "chapters", "mp3", "m4b", "captions", "podcast", "epub", "daisy", "page")
 
 
 def register(name: str, writer: Writer) -> None:
-    """Add an output format; writers run in the order they were registered."""
+    """Add an output format; third-party formats are written after the built-in ones."""
     FORMATS[name] = writer
+
+
+def format_names() -> tuple[str, ...]:
+    """Every format, built-in first, in the order they are written."""
+    return BUILTIN + tuple(name for name in FORMATS if name not in BUILTIN)
+
+
+def writer(name: str) -> Writer:
+    """The writer of a format, importing its module on first use."""
+    if name not in FORMATS and name in BUILTIN:
+        importlib.import_module(f"{__name__}.{name}")
+    return FORMATS[name]
 
 
 def chapter_filename(chapter: Chapter | ChapterTiming) -> str:
@@ -60,15 +77,3 @@ def chapter_filename(chapter: Chapter | ChapterTiming) -> str:
 def book_name(edition: Edition, extension: str) -> str:
     """The whole-book file name, e.g. crying-during-sex.m4b."""
     return f"{edition.script.slug}.{extension}"
-
-
-def load_builtins() -> None:
-    """Register the built-in writers, in the order they must run."""
-    # Order matters: the cover comes first (the books embed it); later writers read
-    # the chapter MP3s.
-    from . import cover  # noqa: F401, I001
-    from . import chapters, mp3, m4b  # noqa: F401, I001
-    from . import captions, podcast  # noqa: F401, I001
-    from . import epub, daisy  # noqa: F401, I001
-    # The page comes last: it lists every other file.
-    from . import page  # noqa: F401, I001

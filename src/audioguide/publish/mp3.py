@@ -30,7 +30,6 @@ from mutagen.id3 import (
 from mutagen.id3._tags import save_frame
 
 from ..errors import EncodeError
-from ..master import OUTPUT_RATE
 from ..mpegaudio import audio_frames
 from . import Edition, book_name, register
 from .chapters import save_id3
@@ -51,7 +50,7 @@ def write(edition: Edition) -> list[Path]:
             frames, count = audio_frames(audio.mp3.read_bytes())
             book.write(frames)
             samples += count
-    if round(samples * 1000 / OUTPUT_RATE) != edition.timeline.duration_ms:
+    if round(samples * 1000 / 44100) != edition.timeline.duration_ms:
         raise EncodeError("the joined MP3 does not match the timeline", path=out)
     tag_mp3(edition, out)
     return [out]
