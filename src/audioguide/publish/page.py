@@ -1,0 +1,218 @@
+"""index.html: the edition's player page, with its script and style sheet beside it.
+
+The page is complete without JavaScript: the content note, a native audio
+player, a chapter list linking each chapter's own MP3, the full transcript and
+the downloads. player.js then turns the chapter links and the transcript's
+sentences into buttons that seek the player, and follows playback.
+
+It is written last, so that it can list every file the other writers made.
+"""
+
+from __future__ import annotations
+
+import shutil
+from dataclasses import dataclass
+from importlib import resources
+from pathlib import Path
+
+from jinja2 import Environment, PackageLoader, StrictUndefined
+
+from ..errors import OutputError
+from ..model import ChapterTiming, Sentence
+from . import Edition, book_name, chapter_filename, register
+from .captions import CAPTIONS, CHAPTERS
+from .podcast import CHAPTERS_JSON, SHOWNOTES
+
+PAGE = "index.html"
+STATIC = ("player.css", "player.js")
+DAISY_NCC = "daisy/ncc.html"
+SPEEDS = ("0.75", "1", "1.25", "1.5", "1.75", "2")
+# Files of the edition that are part of the page itself or described elsewhere on it.
+_NOT_DOWNLOADS = {PAGE, *STATIC, "manifest.json", "cover.png"}
+
+
+@dataclass(frozen=True)
+class Download:
+    """A file in the downloads list."""
+
+    href: str
+    label: str
+    kind: str
+    size: str
+    download: bool = True
+
+
+@dataclass(frozen=True)
+class TextSentence:
+    """A sentence of the transcript, with its span in seconds."""
+
+    id: str
+    text: str
+    start: str
+    end: str
+
+
+@dataclass(frozen=True)
+class Block:
+    """A paragraph, quotation or list of the transcript."""
+
+    kind: str
+    items: tuple[tuple[TextSentence, ...], ...]
+
+
+@dataclass(frozen=True)
+class PageChapter:
+    """A chapter as the page shows it: list entry, file and transcript."""
+
+    number: int
+    title: str
+    start: str
+    end: str
+    clock: str
+    datetime: str
+    file: str
+    heading: TextSentence
+    blocks: tuple[Block, ...]
+
+
+def human_size(size: int) -> str:
+    """A file size as people read it: 812 bytes, 64 KB, 4.1 MB."""
+    if size < 1000:
+        return f"{size} bytes"
+    value = float(size)
+    for unit in ("KB", "MB", "GB"):
+        value /= 1000
+        if value < 1000 or unit == "GB":
+            return f"{value:.0f} {unit}" if unit == "KB" else f"{value:.1f} {unit}"
+    raise AssertionError("unreachable")
+
+
+def clock(ms: int) -> str:
+    """A time as players show it, in whole seconds: 0:00, 1:10, 1:02:03."""
+    seconds = ms // 1000
+    hours, minutes, seconds = seconds // 3600, seconds // 60 % 60, seconds % 60
+    if hours:
+        return f"{hours}:{minutes:02d}:{seconds:02d}"
+    return f"{minutes}:{seconds:02d}"
+
+
+def iso_duration(ms: int) -> str:
+    """An HTML `<time>` duration in whole seconds: PT1H2M3S."""
+    seconds = ms // 1000
+    hours, minutes, seconds = seconds // 3600, seconds // 60 % 60, seconds % 60
+    text = "PT" + (f"{hours}H" if hours else "") + (f"{minutes}M" if minutes else "")
+    return text + f"{seconds}S"
+
+
+def _seconds(ms: int) -> str:
+    return f"{ms / 1000:.3f}"
+
+
+def _chapter(timing: ChapterTiming, sentences: dict[str, Sentence]) -> PageChapter:
+    text = [TextSentence(s.id, s.text, _seconds(s.start_ms), _seconds(s.end_ms))
+            for s in timing.sentences]
+    blocks: list[Block] = []
+    # Sentences of one block form a paragraph; consecutive list items (each its own
+    # block) form one list, and consecutive quoted paragraphs one quotation.
+    for sentence in text[1:]:
+        source = sentences[sentence.id]
+        kind = source.kind if source.kind in ("quote", "list") else "paragraph"
+        last = blocks[-1] if blocks else None
+        same_block = last is not None and sentences[last.items[-1][-1].id].block == source.block
+        if last is not None and same_block:
+            items = (*last.items[:-1], (*last.items[-1], sentence))
+            blocks[-1] = Block(last.kind, items)
+        elif last is not None and last.kind == kind and kind in ("quote", "list"):
+            blocks[-1] = Block(kind, (*last.items, (sentence,)))
+        else:
+            blocks.append(Block(kind, ((sentence,),)))
+    return PageChapter(
+        number=timing.number, title=timing.title, start=_seconds(timing.start_ms),
+        end=_seconds(timing.end_ms), clock=clock(timing.start_ms),
+        datetime=iso_duration(timing.start_ms), file=chapter_filename(timing),
+        heading=text[0], blocks=tuple(blocks))
+
+
+def downloads(edition: Edition) -> list[Download]:
+    """Every downloadable file present in the edition, in a fixed order, with its size."""
+    wanted = [
+        (book_name(edition, "m4b"), "Audiobook with chapters", "M4B"),
+        (book_name(edition, "mp3"), "Whole book with chapters", "MP3"),
+        *((chapter_filename(c), f"Chapter {c.number}: {c.title}", "MP3")
+          for c in edition.timeline.chapters),
+        (book_name(edition, "m3u8"), "Playlist of the chapter files", "M3U8"),
+        (book_name(edition, "epub"), "E-book with synchronized narration", "EPUB 3"),
+        (CAPTIONS, "Captions", "WebVTT"),
+        (CHAPTERS, "Chapter markers", "WebVTT"),
+        (CHAPTERS_JSON, "Podcast chapters", "JSON"),
+        (SHOWNOTES, "Show notes", "text"),
+    ]
+    listed = set(_NOT_DOWNLOADS)
+    found = []
+    for name, label, kind in wanted:
+        path = edition.path(name)
+        listed.add(name)
+        if path.is_file():
+            found.append(Download(name, label, kind, human_size(path.stat().st_size)))
+    daisy = edition.path(DAISY_NCC)
+    if daisy.is_file():
+        size = sum(p.stat().st_size for p in daisy.parent.rglob("*") if p.is_file())
+        found.append(Download(DAISY_NCC, "DAISY 2.02 talking book (a folder; open ncc.html)",
+                              "DAISY", human_size(size), download=False))
+    # Files written by formats this page does not know by name (e.g. a talking-book archive).
+    for path in sorted(edition.folder.iterdir()):
+        if path.is_file() and path.name not in listed and not path.name.startswith("."):
+            kind = path.suffix.lstrip(".").upper() or "file"
+            found.append(Download(path.name, f"Other file: {path.name}", kind,
+                                  human_size(path.stat().st_size)))
+    return found
+
+
+def _environment() -> Environment:
+    return Environment(loader=PackageLoader("audioguide", "templates"), autoescape=True,
+                       undefined=StrictUndefined, trim_blocks=True, lstrip_blocks=True,
+                       keep_trailing_newline=True)
+
+
+def render_page(edition: Edition) -> str:
+    """The page's HTML."""
+    script = edition.script
+    audio = edition.path(book_name(edition, "mp3"))
+    if not audio.is_file():
+        raise OutputError("the player page plays the whole-book MP3; render the mp3 format "
+                          "too (-f mp3 -f page)", path=audio)
+    sentences = {s.id: s for s in script.sentences()}
+    chapters = [_chapter(c, sentences) for c in edition.timeline.chapters]
+    tracks = {name: edition.path(name).is_file() for name in (CAPTIONS, CHAPTERS)}
+    return _environment().get_template("page.html.j2").render(
+        script=script,
+        narrator=edition.narrator,
+        audio=book_name(edition, "mp3"),
+        audio_size=human_size(audio.stat().st_size),
+        duration=clock(edition.timeline.duration_ms),
+        duration_iso=iso_duration(edition.timeline.duration_ms),
+        chapters=chapters,
+        captions=CAPTIONS if tracks[CAPTIONS] else None,
+        chapter_track=CHAPTERS if tracks[CHAPTERS] else None,
+        downloads=downloads(edition),
+        has_cover=edition.cover.is_file(),
+        speeds=SPEEDS,
+        static=STATIC,
+    )
+
+
+def write(edition: Edition) -> list[Path]:
+    html = render_page(edition)
+    files = []
+    static = resources.files("audioguide") / "static"
+    for name in STATIC:
+        target = edition.path(name)
+        with resources.as_file(static / name) as source:
+            shutil.copyfile(source, target)
+        files.append(target)
+    page = edition.path(PAGE)
+    page.write_text(html, encoding="utf-8", newline="\n")
+    return [page, *files]
+
+
+register("page", write)
