@@ -155,5 +155,30 @@ def voices(engine: str) -> None:
         click.echo(f"{info.id}\t{', '.join(info.languages)}\t{info.name}")
 
 
+@main.command()
+@click.argument("folder", required=False, default=Path("audio"),
+                type=click.Path(path_type=Path))
+@click.option("-p", "--port", type=click.IntRange(0, 65535), default=8000, show_default=True,
+              help="Port to listen on (0: any free port).")
+@click.option("--host", default="127.0.0.1", show_default=True,
+              help="Address to listen on; the default keeps the server to this computer.")
+@click.option("-q", "--quiet", is_flag=True, help="Do not log each request.")
+@_guarded
+def serve(folder: Path, port: int, host: str, quiet: bool) -> None:
+    """Preview FOLDER (default: audio/) in a browser, with seeking, until Ctrl-C."""
+    from .server import serve as serve_folder
+
+    def ready(url: str) -> None:
+        click.echo(f"serving {folder} at {url} (press Ctrl-C to stop)")
+
+    def log(line: str) -> None:
+        click.echo(line, err=True)
+
+    try:
+        serve_folder(folder, host, port, ready=ready, log=None if quiet else log)
+    except KeyboardInterrupt:
+        click.echo("stopped", err=True)
+
+
 if __name__ == "__main__":
     main()
