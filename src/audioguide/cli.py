@@ -117,17 +117,22 @@ def render(scripts: tuple[Path, ...], output: Path, formats: tuple[str, ...],
                             rate=rate, volume=volume, jobs=jobs, force=force,
                             **({"cache": cache} if cache else {}))
     if check:
-        stale = False
+        # The report goes to stdout; stderr gets the one error line, naming the first
+        # stale script and why.
+        stale: list[tuple[Path, str]] = []
         for path in paths:
             problems = check_edition(path, options)
             for problem in problems:
-                click.echo(f"{path}: stale: {problem}", err=True)
-            stale = stale or bool(problems)
-            if not problems:
+                click.echo(f"{path}: stale: {problem}")
+            if problems:
+                stale.append((path, problems[0]))
+            else:
                 click.echo(f"{path}: fresh")
         if stale:
-            raise StaleError("the published edition is stale; run `audioguide render` and "
-                             "commit audio/")
+            path, problem = stale[0]
+            others = f" ({len(stale) - 1} more scripts are too)" if len(stale) > 1 else ""
+            raise StaleError(f"the published edition is stale{others}: {problem}; run "
+                             "`audioguide render` and commit audio/", path=path)
         return
     for result in render_all(paths, options, _Reporter(quiet)):
         if result.fresh:
