@@ -35,6 +35,7 @@ from .script import parse_script
 OUTPUT_VERSION = "1"
 
 Progress = Callable[[str, int, int], None]
+AUDIO_SUFFIXES = (".mp3", ".m4b", ".m4a", ".aac", ".ogg", ".opus", ".wav")
 
 
 @dataclass(frozen=True)
@@ -131,7 +132,9 @@ def render(script_path: Path, options: RenderOptions, progress: Progress | None 
     if not options.force and not manifest_file.problems(folder, key):
         return RenderResult(script_path, folder, fresh=True, seconds=time.monotonic() - started)
     from .master import TARGET_LUFS, master  # numpy and scipy: only when there is work
+    from .tools import require
 
+    require("ffmpeg")  # now, not after a narration that can take minutes
     _ensure_output(options.output)
     with _lock(options.output, script.slug, progress):
         _guard_foreign(folder)
@@ -175,16 +178,29 @@ def _write_formats(edition: publish.Edition, formats: tuple[str, ...],
 
 def _reports(folder: Path, content: dict) -> tuple[FileReport, ...]:
     durations = {c["file"]: c["file_ms"] for c in content["chapters"]}
-    total = content["duration_ms"]
+    for extension in ("mp3", "m4b"):
+        durations[f"{folder.name}.{extension}"] = content["duration_ms"]
     reports = []
     for name, info in content["files"].items():
         duration = durations.get(name)
-        if duration is None and name.endswith((".mp3", ".m4b")):
-            duration = total
+        if duration is None and name.endswith(AUDIO_SUFFIXES):
+            # Audio that another writer made (a talking book's own files): its header says.
+            duration = _audio_length_ms(folder / name)
         reports.append(FileReport(name, info["bytes"], duration))
     reports.append(FileReport(manifest_file.MANIFEST, (folder / manifest_file.MANIFEST)
                               .stat().st_size, None))
     return tuple(reports)
+
+
+def _audio_length_ms(path: Path) -> int | None:
+    import mutagen
+
+    try:
+        audio = mutagen.File(path)
+    except (OSError, mutagen.MutagenError):
+        return None
+    length = getattr(getattr(audio, "info", None), "length", 0)
+    return round(length * 1000) if length else None
 
 
 def _ensure_output(output: Path) -> None:
