@@ -1,0 +1,560 @@
+"""Tests for the render pipeline, reading back the files it publishes (fake engine).
+
+Every number here comes from the written files (ffprobe, ffmpeg, mutagen,
+pyloudnorm), never from the code that wrote them; the manifest is the one
+exception, and it is itself checked against the files.
+"""
+
+from __future__ import annotations
+
+import functools
+import hashlib
+import io
+import json
+import re
+import shutil
+import struct
+import subprocess
+from pathlib import Path
+
+import numpy as np
+import pyloudnorm
+import pytest
+from conftest import ARTICLE_SCRIPT, SMALL_SCRIPT, manifest, render_fake
+from mutagen.id3 import ID3, CTOCFlags
+from mutagen.mp4 import MP4, MP4Cover
+from PIL import Image
+
+from audioguide import publish
+from audioguide.errors import EncodeError, OutputError
+from audioguide.script import parse_script
+
+RATE = 44100
+TOLERANCE_MS = 50
+NO_OFFSET = 0xFFFFFFFF
+PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
+EDITIONS = ["article_edition", "small_edition"]
+
+
+# ---------------------------------------------------------------------------
+# Reading the files back
+# ---------------------------------------------------------------------------
+
+
+@functools.lru_cache(maxsize=32)
+def _decode(path: str, size: int) -> np.ndarray:
+    """The first audio stream as mono float samples at 44.1 kHz, as ffmpeg plays it."""
+    result = subprocess.run(
+        ["ffmpeg", "-nostdin", "-v", "error", "-i", path, "-map", "0:a:0", "-f", "f32le",
+         "-ac", "1", "-ar", str(RATE), "-"], capture_output=True, check=True)
+    return np.frombuffer(result.stdout, dtype="<f4")
+
+
+def decode(path: Path) -> np.ndarray:
+    return _decode(str(path), path.stat().st_size)
+
+
+def decoded_ms(path: Path) -> float:
+    return len(decode(path)) * 1000 / RATE
+
+
+def probe(path: Path) -> dict:
+    result = subprocess.run(
+        ["ffprobe", "-v", "error", "-print_format", "json", "-show_chapters", "-show_streams",
+         "-show_format", str(path)], capture_output=True, text=True, check=True)
+    return json.loads(result.stdout)
+
+
+def probed_chapters(path: Path) -> list[tuple[str, float, float]]:
+    """(title, start ms, end ms) of each chapter as ffprobe reads them."""
+    return [(c["tags"]["title"], round(float(c["start_time"]) * 1000, 3),
+             round(float(c["end_time"]) * 1000, 3)) for c in probe(path)["chapters"]]
+
+
+def loudness_lufs(path: Path) -> float:
+    return float(pyloudnorm.Meter(RATE).integrated_loudness(decode(path).astype(np.float64)))
+
+
+def true_peak_dbtp(path: Path) -> float:
+    """The true peak from ffmpeg's ebur128 filter, read from its closing summary only."""
+    result = subprocess.run(
+        ["ffmpeg", "-nostdin", "-hide_banner", "-nostats", "-i", str(path), "-map", "0:a:0",
+         "-af", "ebur128=peak=true", "-f", "null", "-"], capture_output=True, text=True,
+        check=True)
+    summary = result.stderr.rsplit("Summary:", 1)[1]
+    true_peak = summary.split("True peak:", 1)[1]
+    match = re.search(r"Peak:\s+(-?[\d.]+|-inf)\s+dBFS", true_peak)
+    assert match, summary
+    return float(match.group(1))
+
+
+def top_level_boxes(path: Path) -> list[tuple[bytes, int]]:
+    """The MP4 file's top-level boxes as (type, size), in file order."""
+    boxes = []
+    data = path.read_bytes()
+    offset = 0
+    while offset < len(data):
+        size, kind = struct.unpack(">I4s", data[offset:offset + 8])
+        if size == 1:
+            size = struct.unpack(">Q", data[offset + 8:offset + 16])[0]
+        elif size == 0:
+            size = len(data) - offset
+        assert size >= 8
+        boxes.append((kind, size))
+        offset += size
+    assert offset == len(data)
+    return boxes
+
+
+def is_png(data: bytes) -> bool:
+    if not data.startswith(PNG_SIGNATURE):
+        return False
+    with Image.open(io.BytesIO(data)) as image:
+        image.verify()
+    return True
+
+
+def sha256(path: Path) -> str:
+    return hashlib.sha256(path.read_bytes()).hexdigest()
+
+
+def tree_digests(folder: Path) -> dict[str, str]:
+    """Every file below `folder` and its sha256."""
+    return {p.relative_to(folder).as_posix(): sha256(p)
+            for p in sorted(folder.rglob("*")) if p.is_file()}
+
+
+def script_of(edition: Path) -> Path:
+    """The script a session fixture rendered."""
+    if edition.name == "crying-during-sex":
+        return ARTICLE_SCRIPT
+    path = edition.parent.parent / "small.md"
+    assert path.is_file()
+    return path
+
+
+def cache_of(edition: Path) -> Path:
+    """The clip cache a session fixture rendered with."""
+    path = edition.parent.parent / "cache"
+    assert path.is_dir()
+    return path
+
+
+def book(edition: Path, extension: str) -> Path:
+    return edition / f"{edition.name}.{extension}"
+
+
+@pytest.fixture(params=EDITIONS)
+def edition(request: pytest.FixtureRequest) -> Path:
+    """Each of the session's rendered editions in turn."""
+    return request.getfixturevalue(request.param)
+
+
+def _check_chapter_spans(spans: list[tuple[str, float, float]], edition: Path,
+                         audio: Path) -> None:
+    """Titles are the script's, starts the manifest's, first at 0, contiguous, end at the end."""
+    titles = [c.title for c in parse_script(script_of(edition)).chapters]
+    starts = [c["start_ms"] for c in manifest(edition)["chapters"]]
+    assert [title for title, _, _ in spans] == titles
+    assert spans[0][1] == 0
+    for (_, start, _), expected in zip(spans, starts, strict=True):
+        assert abs(start - expected) <= TOLERANCE_MS
+    for (_, _, end), (_, start, _) in zip(spans, spans[1:]):
+        assert abs(end - start) <= 1
+    for _, start, end in spans:
+        assert end > start
+    assert abs(spans[-1][2] - decoded_ms(audio)) <= TOLERANCE_MS
+
+
+# ---------------------------------------------------------------------------
+# M4B
+# ---------------------------------------------------------------------------
+
+
+def test_m4b_chapters_read_back_by_ffprobe(edition: Path) -> None:
+    """The M4B's chapters (ffprobe) have the script's titles and the manifest's starts."""
+    path = book(edition, "m4b")
+    _check_chapter_spans(probed_chapters(path), edition, path)
+
+
+def test_m4b_nero_chapters_read_back_by_mutagen(edition: Path) -> None:
+    """The M4B's Nero chapter list (read by mutagen) matches ffprobe's chapters."""
+    chapters = MP4(book(edition, "m4b")).chapters
+    assert chapters is not None
+    probed = probed_chapters(book(edition, "m4b"))
+    assert [c.title for c in chapters] == [title for title, _, _ in probed]
+    for chapter, (_, start, _) in zip(chapters, probed, strict=True):
+        assert abs(chapter.start * 1000 - start) <= TOLERANCE_MS
+
+
+def test_m4b_has_a_quicktime_chapter_track(edition: Path) -> None:
+    """The M4B also carries the QuickTime chapter text track that Apple players read."""
+    streams = probe(book(edition, "m4b"))["streams"]
+    assert any(s.get("codec_tag_string") == "text" for s in streams)
+
+
+def test_m4b_major_brand_is_m4b_with_trailing_space(edition: Path) -> None:
+    """The ftyp box's major brand is exactly `M4B ` (with the space)."""
+    head = book(edition, "m4b").read_bytes()[:12]
+    assert head[4:8] == b"ftyp"
+    assert head[8:12] == b"M4B "
+
+
+def test_m4b_audio_is_aac_lc_mono_44100(edition: Path) -> None:
+    """The M4B's audio is AAC-LC, 44.1 kHz, mono."""
+    audio = [s for s in probe(book(edition, "m4b"))["streams"] if s["codec_type"] == "audio"]
+    assert len(audio) == 1
+    stream = audio[0]
+    assert (stream["codec_name"], stream["profile"]) == ("aac", "LC")
+    assert (int(stream["sample_rate"]), stream["channels"]) == (44100, 1)
+
+
+def test_m4b_moov_comes_before_mdat(edition: Path) -> None:
+    """The movie header comes before the media data, so the book plays while it downloads."""
+    kinds = [kind for kind, _ in top_level_boxes(book(edition, "m4b"))]
+    assert kinds[0] == b"ftyp"
+    assert kinds.index(b"moov") < kinds.index(b"mdat")
+
+
+def test_m4b_tags(edition: Path) -> None:
+    """The M4B is tagged as an audiobook with title, author, cover and the narrator disclosed."""
+    script = parse_script(script_of(edition))
+    tags = MP4(book(edition, "m4b")).tags
+    assert tags is not None
+    assert tags["\xa9nam"] == [script.title]
+    assert tags["\xa9ART"] == [script.author]
+    assert tags["\xa9alb"] == [script.title]
+    assert tags["\xa9gen"] == ["Audiobook"]
+    assert tags["stik"] == [2]
+    covers = tags["covr"]
+    assert len(covers) == 1
+    assert covers[0].imageformat == MP4Cover.FORMAT_PNG
+    assert is_png(bytes(covers[0]))
+    disclosed = [*tags.get("\xa9wrt", []), *tags.get("\xa9cmt", [])]
+    assert any(script.narrator in value for value in disclosed)
+
+
+# ---------------------------------------------------------------------------
+# MP3
+# ---------------------------------------------------------------------------
+
+
+def test_mp3_is_id3v2_3(edition: Path) -> None:
+    """The whole-book MP3 carries an ID3v2.3 tag (the version players read best)."""
+    path = book(edition, "mp3")
+    assert path.read_bytes()[:5] == b"ID3\x03\x00"
+    assert ID3(path).version == (2, 3, 0)
+
+
+def test_mp3_chapter_frames(edition: Path) -> None:
+    """One top-level ordered CTOC lists every CHAP in time order; each CHAP is well formed."""
+    tags = ID3(book(edition, "mp3"))
+    tocs = tags.getall("CTOC")
+    assert len(tocs) == 1
+    toc = tocs[0]
+    assert toc.flags & CTOCFlags.TOP_LEVEL and toc.flags & CTOCFlags.ORDERED
+    chaps = tags.getall("CHAP")
+    ids = [c.element_id for c in chaps]
+    assert len(ids) == len(set(ids)) and toc.element_id not in ids
+    by_time = sorted(chaps, key=lambda c: c.start_time)
+    assert list(toc.child_element_ids) == [c.element_id for c in by_time]
+    for chap in chaps:
+        assert (chap.start_offset, chap.end_offset) == (NO_OFFSET, NO_OFFSET)
+        assert len(chap.sub_frames.getall("TIT2")) == 1
+    spans = [(str(c.sub_frames["TIT2"]), float(c.start_time), float(c.end_time))
+             for c in by_time]
+    _check_chapter_spans(spans, edition, book(edition, "mp3"))
+
+
+def test_mp3_chapters_read_back_by_ffprobe(edition: Path) -> None:
+    """ffprobe reads the same chapters from the MP3 as mutagen does."""
+    path = book(edition, "mp3")
+    probed = probed_chapters(path)
+    by_time = sorted(ID3(path).getall("CHAP"), key=lambda c: c.start_time)
+    assert [(str(c.sub_frames["TIT2"]), float(c.start_time), float(c.end_time))
+            for c in by_time] == probed
+    _check_chapter_spans(probed, edition, path)
+
+
+def test_mp3_cover_and_genre(edition: Path) -> None:
+    """The MP3 embeds the PNG cover and is tagged Audiobook."""
+    tags = ID3(book(edition, "mp3"))
+    pictures = tags.getall("APIC")
+    assert len(pictures) == 1
+    assert pictures[0].mime == "image/png" and pictures[0].type == 3
+    assert is_png(pictures[0].data)
+    assert pictures[0].data == (edition / "cover.png").read_bytes()
+    assert tags["TCON"].text == ["Audiobook"]
+    assert str(tags["TIT2"]) == parse_script(script_of(edition)).title
+
+
+# ---------------------------------------------------------------------------
+# Loudness, read from the encoded files
+# ---------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("extension", ["m4b", "mp3"])
+def test_book_loudness_is_on_target(edition: Path, extension: str) -> None:
+    """The encoded book measures -19 LUFS (within 1 LU) and its true peak is at most -1 dBTP."""
+    path = book(edition, extension)
+    assert abs(loudness_lufs(path) - (-19.0)) <= 1.0
+    assert true_peak_dbtp(path) <= -1.0
+
+
+def test_chapters_are_as_loud_as_the_book(edition: Path) -> None:
+    """Every per-chapter MP3 is within 2 LU of the whole programme."""
+    programme = loudness_lufs(book(edition, "mp3"))
+    for chapter in manifest(edition)["chapters"]:
+        assert abs(loudness_lufs(edition / chapter["file"]) - programme) <= 2.0, chapter["file"]
+
+
+@pytest.mark.parametrize("extension", ["m4b", "mp3"])
+def test_lead_in_has_a_faint_noise_floor(edition: Path, extension: str) -> None:
+    """The silence before the first word is below -60 dBFS but not digital zero."""
+    first_word_ms = manifest(edition)["chapters"][0]["sentences"][0]["start_ms"]
+    samples = decode(book(edition, extension)).astype(np.float64)
+    # Keep clear of the encoder's edges and of the first word's onset.
+    lead_in = samples[RATE * 50 // 1000:RATE * (first_word_ms - 100) // 1000]
+    assert len(lead_in) > RATE // 4
+    rms_db = 10 * np.log10(np.mean(lead_in**2))
+    assert -90.0 < rms_db < -60.0
+    assert np.count_nonzero(lead_in == 0.0) < len(lead_in) // 10
+
+
+# ---------------------------------------------------------------------------
+# Per-chapter MP3s and the playlist
+# ---------------------------------------------------------------------------
+
+
+def test_one_mp3_per_chapter(edition: Path) -> None:
+    """Each chapter has `chapters/NN-slug.mp3` with an ID3v2.3 title equal to its heading."""
+    script = parse_script(script_of(edition))
+    names = [f"{c.number:02d}-{c.slug}.mp3" for c in script.chapters]
+    assert sorted(p.name for p in (edition / "chapters").iterdir()) == sorted(names)
+    for chapter, name in zip(script.chapters, names, strict=True):
+        tags = ID3(edition / "chapters" / name)
+        assert tags.version == (2, 3, 0)
+        assert str(tags["TIT2"]) == chapter.title
+        assert re.fullmatch(r"\d\d-[a-z0-9]+(-[a-z0-9]+)*\.mp3", name)
+
+
+def test_chapter_mp3s_add_up_to_the_book(edition: Path) -> None:
+    """Each chapter file lasts its chapter's length (50 ms per chapter); together, the book."""
+    chapters = manifest(edition)["chapters"]
+    lengths = [decoded_ms(edition / c["file"]) for c in chapters]
+    for chapter, length in zip(chapters, lengths, strict=True):
+        assert abs(length - (chapter["end_ms"] - chapter["start_ms"])) <= TOLERANCE_MS
+    assert abs(sum(lengths) - decoded_ms(book(edition, "mp3"))) <= TOLERANCE_MS * len(chapters)
+
+
+def test_playlist_lists_chapters_in_order(edition: Path) -> None:
+    """The M3U8 playlist lists every chapter file in order with its title and length."""
+    script = parse_script(script_of(edition))
+    lines = book(edition, "m3u8").read_text(encoding="utf-8").splitlines()
+    assert lines[0] == "#EXTM3U"
+    entries = [line for line in lines if line and not line.startswith("#")]
+    infos = [line for line in lines if line.startswith("#EXTINF:")]
+    assert entries == [f"chapters/{c.number:02d}-{c.slug}.mp3" for c in script.chapters]
+    assert len(infos) == len(entries)
+    for info, entry, chapter in zip(infos, entries, script.chapters, strict=True):
+        assert lines.index(info) + 1 == lines.index(entry)
+        seconds, title = info.removeprefix("#EXTINF:").split(",", 1)
+        assert title.endswith(chapter.title)
+        assert abs(int(seconds) - decoded_ms(edition / entry) / 1000) <= 1
+        assert (edition / entry).is_file()
+
+
+# ---------------------------------------------------------------------------
+# manifest.json
+# ---------------------------------------------------------------------------
+
+
+def test_manifest_timings_are_monotonic_and_nested(edition: Path) -> None:
+    """Chapters tile the book; sentences run forward inside their chapter."""
+    content = manifest(edition)
+    chapters = content["chapters"]
+    assert chapters[0]["start_ms"] == 0
+    assert content["duration_ms"] == chapters[-1]["end_ms"]
+    previous_end = 0
+    for chapter in chapters:
+        assert chapter["start_ms"] == previous_end < chapter["end_ms"]
+        previous_end = chapter["end_ms"]
+        sentence_end = chapter["start_ms"]
+        assert chapter["sentences"]
+        for sentence in chapter["sentences"]:
+            assert sentence_end <= sentence["start_ms"] < sentence["end_ms"] <= chapter["end_ms"]
+            sentence_end = sentence["end_ms"]
+
+
+def test_room_tone_at_head_and_tail(edition: Path) -> None:
+    """The book opens with 0.5-1 s of room tone and closes with 1-5 s after the last word."""
+    chapters = manifest(edition)["chapters"]
+    assert 500 <= chapters[0]["sentences"][0]["start_ms"] <= 1000
+    for extension in ("m4b", "mp3"):
+        tail = decoded_ms(book(edition, extension)) - chapters[-1]["sentences"][-1]["end_ms"]
+        assert 1000 <= tail <= 5000, extension
+
+
+def test_every_chapter_opens_with_its_heading(edition: Path) -> None:
+    """The first sentence spoken in each chapter is its heading."""
+    for chapter in manifest(edition)["chapters"]:
+        assert chapter["sentences"][0]["text"] == chapter["title"]
+
+
+def test_manifest_sentences_are_the_scripts(edition: Path) -> None:
+    """The manifest lists every sentence of the script, in order, with its text."""
+    script = parse_script(script_of(edition))
+    listed = [(s["id"], s["text"]) for c in manifest(edition)["chapters"] for s in c["sentences"]]
+    assert listed == [(s.id, s.text) for s in script.sentences()]
+
+
+def test_manifest_hashes_match_the_files(edition: Path) -> None:
+    """Every file in the edition is listed in the manifest with its true size and sha256."""
+    files = manifest(edition)["files"]
+    on_disk = {name: digest for name, digest in tree_digests(edition).items()
+               if name != "manifest.json"}
+    assert set(files) == set(on_disk)
+    for name, info in files.items():
+        assert info["sha256"] == on_disk[name]
+        assert info["bytes"] == (edition / name).stat().st_size
+
+
+# ---------------------------------------------------------------------------
+# The clip cache and freshness
+# ---------------------------------------------------------------------------
+
+
+@pytest.fixture
+def small_copy(small_edition: Path, tmp_path: Path) -> tuple[Path, Path, Path]:
+    """The small script, its cache and its edition, copied where a test may change them."""
+    script = tmp_path / "small.md"
+    shutil.copy2(script_of(small_edition), script)
+    cache = tmp_path / "cache"
+    shutil.copytree(cache_of(small_edition), cache)
+    output = tmp_path / "audio"
+    shutil.copytree(small_edition, output / small_edition.name)
+    return script, cache, output
+
+
+def test_second_render_synthesizes_nothing(small_edition: Path, tmp_path: Path) -> None:
+    """Rendering the same script with a warm cache into a new folder synthesizes no clip."""
+    result = render_fake(script_of(small_edition), tmp_path / "audio", cache_of(small_edition))
+    assert not result.fresh
+    assert result.stats is not None
+    assert (result.stats.synthesized, result.stats.clips) == (0, len(
+        parse_script(script_of(small_edition)).sentences()))
+    assert tree_digests(result.folder) == tree_digests(small_edition)
+
+
+def test_one_edited_sentence_synthesizes_one_clip(small_copy: tuple[Path, Path, Path]) -> None:
+    """Editing one sentence synthesizes exactly one clip."""
+    script, cache, output = small_copy
+    text = script.read_text(encoding="utf-8")
+    assert text.count("This is the second one.") == 1
+    script.write_text(text.replace("This is the second one.", "This one is new."),
+                      encoding="utf-8")
+    result = render_fake(script, output, cache)
+    assert result.stats is not None and result.stats.synthesized == 1
+    assert "This one is new." in [s["text"] for c in manifest(result.folder)["chapters"]
+                                  for s in c["sentences"]]
+
+
+def test_noop_render_is_fresh_and_touches_nothing(small_copy: tuple[Path, Path, Path]) -> None:
+    """Rendering an unchanged script again reports fresh and changes no file or mtime."""
+    script, cache, output = small_copy
+    folder = output / "small"
+    before = {p: p.stat().st_mtime_ns for p in folder.rglob("*")}
+    result = render_fake(script, output, cache)
+    assert result.fresh and result.folder == folder
+    assert {p: p.stat().st_mtime_ns for p in folder.rglob("*")} == before
+
+
+def test_force_renders_again(small_copy: tuple[Path, Path, Path]) -> None:
+    """--force renders a fresh edition again, from the cache, to the same bytes."""
+    script, cache, output = small_copy
+    folder = output / "small"
+    before = tree_digests(folder)
+    inode = folder.stat().st_ino
+    result = render_fake(script, output, cache, force=True)
+    assert not result.fresh
+    assert result.stats is not None and result.stats.synthesized == 0
+    assert folder.stat().st_ino != inode  # a new folder was swapped in
+    assert tree_digests(folder) == before
+
+
+def test_damaged_cache_clip_is_synthesized_again(small_copy: tuple[Path, Path, Path]) -> None:
+    """A truncated clip in the cache is detected and synthesized again, not used."""
+    script, cache, output = small_copy
+    clips = sorted((cache / "clips").rglob("*.wav"))
+    assert clips
+    victim = clips[0]
+    victim.write_bytes(victim.read_bytes()[: victim.stat().st_size // 2])
+    before = tree_digests(output / "small")
+    result = render_fake(script, output, cache, force=True)
+    assert result.stats is not None and result.stats.synthesized == 1
+    assert tree_digests(output / "small") == before
+
+
+# ---------------------------------------------------------------------------
+# Atomic publish
+# ---------------------------------------------------------------------------
+
+
+def test_failed_render_leaves_previous_edition_intact(
+        small_copy: tuple[Path, Path, Path], monkeypatch: pytest.MonkeyPatch) -> None:
+    """A writer failing midway leaves the published edition byte-identical and no staging."""
+    script, cache, output = small_copy
+    folder = output / "small"
+    before = tree_digests(folder)
+
+    def fail(edition: publish.Edition) -> list[Path]:
+        raise EncodeError("the encoder failed", path=edition.folder)
+
+    monkeypatch.setitem(publish.FORMATS, "m4b", fail)
+    with pytest.raises(EncodeError):
+        render_fake(script, output, cache, force=True)
+    assert tree_digests(folder) == before
+    assert not list(output.glob(".small.staging-*"))
+
+
+def test_failed_first_render_publishes_nothing(small_edition: Path, tmp_path: Path,
+                                               monkeypatch: pytest.MonkeyPatch) -> None:
+    """A first render that fails leaves no edition folder and no staging folder."""
+    def fail(edition: publish.Edition) -> list[Path]:
+        raise EncodeError("the encoder failed")
+
+    monkeypatch.setitem(publish.FORMATS, "mp3", fail)
+    output = tmp_path / "audio"
+    with pytest.raises(EncodeError):
+        render_fake(script_of(small_edition), output, cache_of(small_edition))
+    assert not (output / "small").exists()
+    assert not list(output.glob(".small.staging-*"))
+
+
+def test_foreign_folder_is_refused_and_untouched(small_edition: Path, tmp_path: Path) -> None:
+    """An output folder that audioguide did not make is refused with OutputError, untouched."""
+    output = tmp_path / "audio"
+    folder = output / "small"
+    folder.mkdir(parents=True)
+    (folder / "notes.txt").write_text("my own notes\n", encoding="utf-8")
+    with pytest.raises(OutputError) as caught:
+        render_fake(script_of(small_edition), output, cache_of(small_edition))
+    assert str(folder) in caught.value.format()
+    assert "not made by audioguide" in caught.value.format()
+    assert tree_digests(folder) == {"notes.txt": sha256(folder / "notes.txt")}
+    assert (folder / "notes.txt").read_text(encoding="utf-8") == "my own notes\n"
+    assert not list(output.glob(".small.staging-*"))
+
+
+# ---------------------------------------------------------------------------
+# Reproducibility
+# ---------------------------------------------------------------------------
+
+
+def test_cold_renders_are_byte_identical(small_edition: Path, tmp_path: Path) -> None:
+    """A cold render (new cache, new folder) writes exactly the bytes of another cold render."""
+    script = tmp_path / "small.md"
+    script.write_text(SMALL_SCRIPT, encoding="utf-8")
+    result = render_fake(script, tmp_path / "audio", tmp_path / "cache")
+    assert result.stats is not None and result.stats.synthesized == result.stats.clips
+    assert tree_digests(result.folder) == tree_digests(small_edition)
