@@ -33,7 +33,7 @@ from .epub import (
     blocks,
     book_identifier,
     book_pars,
-    chapter_audio,
+    chapter_mp3s,
     direction,
     isolated_direction,
     render_template,
@@ -103,7 +103,7 @@ def write(edition: Edition) -> list[Path]:
     script = edition.script
     folder = edition.path(FOLDER)
     folder.mkdir(exist_ok=True)
-    audio = chapter_audio(edition)
+    audio = chapter_mp3s(edition)
     smils = _smils(edition)
     total_ms = sum(smil.duration_ms for smil in smils)
     book_dir = direction(script.language)

@@ -152,7 +152,7 @@ def render_template(name: str, **context: object) -> bytes:
     return templates().get_template(name).render(**context).encode("utf-8")
 
 
-def chapter_audio(edition: Edition) -> list[Path]:
+def chapter_mp3s(edition: Edition) -> list[Path]:
     """The chapter MP3s the books carry: each chapter's encode, as chapters/ publishes it.
 
     The encodes are taken as they are, without the ID3 tags of chapters/ (a book
@@ -219,7 +219,7 @@ class _Doc:
 def write(edition: Edition) -> list[Path]:
     script = edition.script
     docs = [_Doc(chapter.number, chapter, pars) for chapter, pars in book_pars(edition)]
-    audio = chapter_audio(edition)
+    audio = chapter_mp3s(edition)
     lang = script.language
     book_dir = direction(lang)
     english_ui = None if lang.split("-")[0].lower() == "en" else "en"
