@@ -8,6 +8,7 @@ re-render after no change synthesizes nothing and a one-sentence edit one clip.
 from __future__ import annotations
 
 import hashlib
+import importlib
 import multiprocessing
 import os
 import queue
@@ -211,6 +212,8 @@ class _Speaker:
                 raise EngineError(f"the engine did not finish within {timeout:.0f} s")
             status, message = self.conn.recv()
         except (EOFError, OSError, BrokenPipeError):
+            if self.process is not None:
+                self.process.join(2)  # reap it, or its exit code reads as None
             code = self.process.exitcode if self.process else None
             self._stop()
             raise EngineError(f"the engine process died (exit code {code})") from None
@@ -223,8 +226,11 @@ class _Speaker:
         context = multiprocessing.get_context("spawn")
         parent, child = context.Pipe()
         name = self.voice.engine
-        self.process = context.Process(target=worker_main, args=(name, self.voice, child),
-                                       daemon=True)
+        # A spawned worker starts with only the built-in engines registered; importing the
+        # module that defines this one registers a third-party engine there too.
+        module = type(self.engine).__module__
+        self.process = context.Process(target=worker_main,
+                                       args=(name, self.voice, child, module), daemon=True)
         self.process.start()
         child.close()
         self.conn = parent
@@ -248,11 +254,14 @@ class _Speaker:
         self._stop()
 
 
-def worker_main(engine_name: str, voice: Voice, conn: Connection) -> None:
+def worker_main(engine_name: str, voice: Voice, conn: Connection,
+                engine_module: str | None = None) -> None:
     """The body of a spawned synthesis worker: one engine for the life of the process."""
     # The engine may print (pyttsx3 does); the parent's terminal is not ours to write to.
     devnull = os.open(os.devnull, os.O_WRONLY)
     os.dup2(devnull, 1)
+    if engine_module:
+        importlib.import_module(engine_module)
     engine = engines.create(engine_name)
     while True:
         try:
