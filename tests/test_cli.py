@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import hashlib
 import os
 import re
 import shutil
@@ -17,6 +16,7 @@ from click.testing import CliRunner, Result
 
 from audioguide.cli import main
 from audioguide.render import all_formats
+from readback import tree_digests
 
 TESTS = Path(__file__).resolve().parent
 BAD = TESTS / "corpus" / "bad"
@@ -42,11 +42,6 @@ def one_error_line(text: str, after_progress: bool = False) -> str:
     assert lines[0].startswith("audioguide: error: ")
     assert text.endswith(lines[0] + "\n")
     return lines[0]
-
-
-def digests(folder: Path) -> dict[str, str]:
-    return {p.relative_to(folder).as_posix(): hashlib.sha256(p.read_bytes()).hexdigest()
-            for p in sorted(folder.rglob("*")) if p.is_file()}
 
 
 @pytest.fixture
@@ -153,7 +148,7 @@ def test_single_format_writes_only_it(small_edition: Path, tmp_path: Path) -> No
     result = run("render", "-o", output, "-f", "mp3", "--engine", "fake", "--cache",
                  tmp_path / "cache", "-q", script)
     assert result.exit_code == 0, result.stderr
-    assert sorted(digests(output / "small")) == ["cover.png", "manifest.json", "small.mp3"]
+    assert sorted(tree_digests(output / "small")) == ["cover.png", "manifest.json", "small.mp3"]
     assert [p.name for p in output.iterdir() if "staging" in p.name] == []
 
 
@@ -185,7 +180,7 @@ def test_summary_lists_every_file_with_duration_and_size(small_edition: Path,
     assert first.startswith(f"{folder}: rendered in ")
     assert re.search(r"loudness -?\d+\.\d LUFS", first)
     listed = _summary(result.stdout)
-    assert set(listed) == set(digests(folder))
+    assert set(listed) == set(tree_digests(folder))
     for name, (duration, size, rounding) in listed.items():
         assert abs(size - (folder / name).stat().st_size) <= rounding, name
         if name.endswith((".mp3", ".m4b")):
@@ -269,7 +264,7 @@ def test_subprocess_render_and_errors(small_edition: Path, tmp_path: Path) -> No
     done = cli(*args, script)
     assert done.returncode == 0, done.stderr
     assert "Traceback" not in done.stderr
-    assert digests(tmp_path / "out" / "small") == digests(small_edition)
+    assert tree_digests(tmp_path / "out" / "small") == tree_digests(small_edition)
     again = cli(*args, script)
     assert again.returncode == 0 and "up to date" in again.stdout
     bad = cli(*args, BAD / "duplicate-titles.md")
@@ -300,7 +295,7 @@ def test_missing_ffmpeg_leaves_the_edition_intact(small: tuple[Path, Path, Path]
                                                   tmp_path: Path) -> None:
     """Without ffmpeg a forced render fails with exit 1 naming ffmpeg; the edition is intact."""
     script, cache, output = small
-    before = digests(output / "small")
+    before = tree_digests(output / "small")
     empty = tmp_path / "bin"
     empty.mkdir()
     result = cli("render", "--force", "--engine", "fake", "-o", output, "--cache", cache,
@@ -309,5 +304,5 @@ def test_missing_ffmpeg_leaves_the_edition_intact(small: tuple[Path, Path, Path]
     # Checked before narration, which with the real engine can take minutes.
     line = one_error_line(result.stderr)
     assert "ffmpeg is not installed" in line and "apt-get install ffmpeg" in line
-    assert digests(output / "small") == before
+    assert tree_digests(output / "small") == before
     assert not list(output.glob(".small.staging-*"))

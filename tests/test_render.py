@@ -7,121 +7,36 @@ exception, and it is itself checked against the files.
 
 from __future__ import annotations
 
-import functools
-import hashlib
-import io
-import json
 import re
 import shutil
-import struct
-import subprocess
 from pathlib import Path
 
 import numpy as np
-import pyloudnorm
 import pytest
-from conftest import ARTICLE_SCRIPT, SMALL_SCRIPT, manifest, render_fake
 from mutagen.id3 import ID3, CTOCFlags
 from mutagen.mp4 import MP4, MP4Cover
-from PIL import Image
 
 from audioguide import publish
 from audioguide.errors import EncodeError, OutputError
 from audioguide.script import parse_script
+from conftest import ARTICLE_SCRIPT, SMALL_SCRIPT, manifest, render_fake
+from readback import (
+    RATE,
+    decode,
+    decoded_ms,
+    is_png,
+    loudness_lufs,
+    probe,
+    probed_chapters,
+    sha256,
+    top_level_boxes,
+    tree_digests,
+    true_peak_dbtp,
+)
 
-RATE = 44100
 TOLERANCE_MS = 50
 NO_OFFSET = 0xFFFFFFFF
-PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
 EDITIONS = ["article_edition", "small_edition"]
-
-
-# ---------------------------------------------------------------------------
-# Reading the files back
-# ---------------------------------------------------------------------------
-
-
-@functools.lru_cache(maxsize=32)
-def _decode(path: str, size: int) -> np.ndarray:
-    """The first audio stream as mono float samples at 44.1 kHz, as ffmpeg plays it."""
-    result = subprocess.run(
-        ["ffmpeg", "-nostdin", "-v", "error", "-i", path, "-map", "0:a:0", "-f", "f32le",
-         "-ac", "1", "-ar", str(RATE), "-"], capture_output=True, check=True)
-    return np.frombuffer(result.stdout, dtype="<f4")
-
-
-def decode(path: Path) -> np.ndarray:
-    return _decode(str(path), path.stat().st_size)
-
-
-def decoded_ms(path: Path) -> float:
-    return len(decode(path)) * 1000 / RATE
-
-
-def probe(path: Path) -> dict:
-    result = subprocess.run(
-        ["ffprobe", "-v", "error", "-print_format", "json", "-show_chapters", "-show_streams",
-         "-show_format", str(path)], capture_output=True, text=True, check=True)
-    return json.loads(result.stdout)
-
-
-def probed_chapters(path: Path) -> list[tuple[str, float, float]]:
-    """(title, start ms, end ms) of each chapter as ffprobe reads them."""
-    return [(c["tags"]["title"], round(float(c["start_time"]) * 1000, 3),
-             round(float(c["end_time"]) * 1000, 3)) for c in probe(path)["chapters"]]
-
-
-def loudness_lufs(path: Path) -> float:
-    return float(pyloudnorm.Meter(RATE).integrated_loudness(decode(path).astype(np.float64)))
-
-
-def true_peak_dbtp(path: Path) -> float:
-    """The true peak from ffmpeg's ebur128 filter, read from its closing summary only."""
-    result = subprocess.run(
-        ["ffmpeg", "-nostdin", "-hide_banner", "-nostats", "-i", str(path), "-map", "0:a:0",
-         "-af", "ebur128=peak=true", "-f", "null", "-"], capture_output=True, text=True,
-        check=True)
-    summary = result.stderr.rsplit("Summary:", 1)[1]
-    true_peak = summary.split("True peak:", 1)[1]
-    match = re.search(r"Peak:\s+(-?[\d.]+|-inf)\s+dBFS", true_peak)
-    assert match, summary
-    return float(match.group(1))
-
-
-def top_level_boxes(path: Path) -> list[tuple[bytes, int]]:
-    """The MP4 file's top-level boxes as (type, size), in file order."""
-    boxes = []
-    data = path.read_bytes()
-    offset = 0
-    while offset < len(data):
-        size, kind = struct.unpack(">I4s", data[offset:offset + 8])
-        if size == 1:
-            size = struct.unpack(">Q", data[offset + 8:offset + 16])[0]
-        elif size == 0:
-            size = len(data) - offset
-        assert size >= 8
-        boxes.append((kind, size))
-        offset += size
-    assert offset == len(data)
-    return boxes
-
-
-def is_png(data: bytes) -> bool:
-    if not data.startswith(PNG_SIGNATURE):
-        return False
-    with Image.open(io.BytesIO(data)) as image:
-        image.verify()
-    return True
-
-
-def sha256(path: Path) -> str:
-    return hashlib.sha256(path.read_bytes()).hexdigest()
-
-
-def tree_digests(folder: Path) -> dict[str, str]:
-    """Every file below `folder` and its sha256."""
-    return {p.relative_to(folder).as_posix(): sha256(p)
-            for p in sorted(folder.rglob("*")) if p.is_file()}
 
 
 def script_of(edition: Path) -> Path:
@@ -159,7 +74,7 @@ def _check_chapter_spans(spans: list[tuple[str, float, float]], edition: Path,
     assert spans[0][1] == 0
     for (_, start, _), expected in zip(spans, starts, strict=True):
         assert abs(start - expected) <= TOLERANCE_MS
-    for (_, _, end), (_, start, _) in zip(spans, spans[1:]):
+    for (_, _, end), (_, start, _) in zip(spans, spans[1:], strict=False):
         assert abs(end - start) <= 1
     for _, start, end in spans:
         assert end > start

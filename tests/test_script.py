@@ -1,4 +1,4 @@
-"""Tests for audioguide.script: every bad script is one clear error, every good one a sound model."""
+"""Tests for audioguide.script: each bad script is one clear error, each good one a sound model."""
 
 from __future__ import annotations
 
