@@ -49,6 +49,8 @@ BAD_SCRIPTS: dict[str, tuple[int, str]] = {
     "not-utf8.md": (13, "is not UTF-8 text; save it as UTF-8"),
     "nul-byte.md": (13, "contains a NUL character; remove it"),
     "raw-html.md": (13, "raw HTML is not spoken; use Markdown"),
+    "inline-html.md": (13, "raw HTML '<br>' is not spoken; use Markdown"),
+    "inline-pause.md": (13, "a pause directive must be on a line of its own"),
     "code-block.md": (13, "code blocks are not spoken; write the text as a paragraph"),
     "indented-code-block.md": (13, "code blocks are not spoken; write the text as a paragraph"),
     "content-note-missing-chapter.md": (7, "content_note names a chapter 'Content note' that"),

@@ -432,6 +432,16 @@ class _Body:
                                   "paragraph, or remove it")
             i += 1
 
+    def _check_inline_html(self, token: Token, html: str) -> None:
+        """Inline HTML would vanish from speech and text without a word; say so instead."""
+        comment = _COMMENT.match(html)
+        if comment is None:
+            raise self._error(token, f"raw HTML {html!r} is not spoken; use Markdown, or "
+                              "write the text without it")
+        if _PAUSE.match(comment.group(1)):
+            raise self._error(token, "a pause directive must be on a line of its own, "
+                              "with blank lines around it")
+
     def _directive(self, token: Token) -> _Pause | None:
         match = _COMMENT.match(token.content)
         if not match:
@@ -447,10 +457,11 @@ class _Body:
                               f"(at most {MAX_PAUSE_MS // 1000}s)")
         return _Pause(ms, self._line(token))
 
-    @staticmethod
-    def _inline_text(token: Token) -> str:
+    def _inline_text(self, token: Token) -> str:
         parts: list[str] = []
         for child in token.children or []:
+            if child.type == "html_inline":
+                self._check_inline_html(token, child.content)
             if child.type in ("text", "code_inline"):
                 parts.append(child.content)
             elif child.type in ("softbreak", "hardbreak"):
