@@ -462,6 +462,58 @@ def test_foreign_folder_is_refused_and_untouched(small_edition: Path, tmp_path: 
 
 
 # ---------------------------------------------------------------------------
+# Titles that the container formats must escape
+# ---------------------------------------------------------------------------
+
+TRICKY_SCRIPT = """\
+---
+title: "Odd = Titles; #1 \\\\ \\"quoted\\""
+author: "Zoë Ångström"
+source: "Test Publication"
+language: en-US
+narrator: "Synthetic voice: test engine"
+---
+
+## A = B; #2 \\ done
+
+Some text here.
+
+## Café – naïve “quotes” & more
+
+More text here.
+
+## 1987
+
+The end.
+"""
+
+
+def test_special_characters_survive_in_every_chapter_table(tmp_path: Path) -> None:
+    """Titles with = ; # \\ quotes and accents read back unchanged from M4B, MP3 and playlist."""
+    script = tmp_path / "tricky.md"
+    script.write_text(TRICKY_SCRIPT, encoding="utf-8")
+    titles = ["A = B; #2 \\ done", "Café – naïve “quotes” & more", "1987"]
+    assert [c.title for c in parse_script(script).chapters] == titles
+    result = render_fake(script, tmp_path / "audio", tmp_path / "cache",
+                         formats=("chapters", "mp3", "m4b"))
+    folder = result.folder
+    book_title = 'Odd = Titles; #1 \\ "quoted"'
+    for extension in ("m4b", "mp3"):
+        assert [title for title, _, _ in probed_chapters(book(folder, extension))] == titles
+    assert [c.title for c in MP4(book(folder, "m4b")).chapters] == titles
+    assert MP4(book(folder, "m4b")).tags["\xa9nam"] == [book_title]
+    tags = ID3(book(folder, "mp3"))
+    assert str(tags["TIT2"]) == book_title and str(tags["TPE1"]) == "Zoë Ångström"
+    assert [str(c.sub_frames["TIT2"]) for c in sorted(
+        tags.getall("CHAP"), key=lambda c: c.start_time)] == titles
+    for chapter, title in zip(manifest(folder)["chapters"], titles, strict=True):
+        assert str(ID3(folder / chapter["file"])["TIT2"]) == title
+    playlist = book(folder, "m3u8").read_text(encoding="utf-8")
+    assert [line.split(" - ", 1)[1] for line in playlist.splitlines()
+            if line.startswith("#EXTINF:")] == titles
+
+
+# ---------------------------------------------------------------------------
 # Reproducibility
 # ---------------------------------------------------------------------------
 
