@@ -96,6 +96,10 @@ def check_model(script: Script) -> None:
             assert sentence.pause_after_ms >= 0
             assert not re.search(r"[\x00-\x08\x0b-\x1f\x7f]", sentence.text + sentence.spoken)
     assert script.chapters[-1].sentences[-1].pause_after_ms == 0
+    slugs = [c.slug for c in script.chapters]
+    assert len(slugs) == len(set(slugs))
+    for slug in slugs:
+        assert re.fullmatch(r"[a-z0-9]+(-[a-z0-9]+)*", slug) and len(slug) <= 60, slug
 
 
 def test_corpus_has_every_case() -> None:
@@ -264,6 +268,14 @@ def test_lexicon_changes_speech_only() -> None:
     sentence = script.chapters[0].sentences[1]
     assert sentence.text == "Shadeen Francis, LMFT, spoke."
     assert sentence.spoken == "Shuh-deen Francis, L M F T, spoke."
+
+
+def test_chapter_slugs_are_unique_and_safe() -> None:
+    """Long, colliding and non-Latin titles get unique, short, single-hyphen file names."""
+    script = parse_script(GOOD / "long-titles.md")
+    check_model(script)
+    assert [c.slug for c in script.chapters] == [
+        "a" * 57 + "-bc", "a" * 57 + "-2", "untitled", "untitled-2"]
 
 
 @pytest.mark.parametrize("path", sorted(GOOD.glob("*.md")), ids=lambda p: p.name)

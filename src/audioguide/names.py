@@ -36,7 +36,7 @@ def unique_slugs(titles: list[str]) -> list[str]:
         slug, n = base, 2
         while slug in seen:
             suffix = f"-{n}"
-            slug = base[: MAX_SLUG_CHARS - len(suffix)] + suffix
+            slug = base[: MAX_SLUG_CHARS - len(suffix)].rstrip("-") + suffix
             n += 1
         seen.add(slug)
         result.append(slug)
