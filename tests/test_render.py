@@ -461,6 +461,32 @@ def test_foreign_folder_is_refused_and_untouched(small_edition: Path, tmp_path: 
     assert not list(output.glob(".small.staging-*"))
 
 
+def test_file_in_place_of_the_edition_is_refused(small_edition: Path, tmp_path: Path) -> None:
+    """A file where the edition folder would go is refused with OutputError and kept."""
+    output = tmp_path / "audio"
+    output.mkdir()
+    (output / "small").write_text("not a folder\n", encoding="utf-8")
+    with pytest.raises(OutputError):
+        render_fake(script_of(small_edition), output, cache_of(small_edition))
+    assert (output / "small").read_text(encoding="utf-8") == "not a folder\n"
+
+
+def test_mp3_refuses_more_chapters_than_its_table_can_list(
+        small_copy: tuple[Path, Path, Path], monkeypatch: pytest.MonkeyPatch) -> None:
+    """Past the CTOC's limit the MP3 is refused with a clear error, not written corrupt."""
+    from audioguide.publish import mp3
+
+    script, cache, output = small_copy
+    before = tree_digests(output / "small")
+    monkeypatch.setattr(mp3, "MAX_CHAPTERS", 2)
+    with pytest.raises(EncodeError) as caught:
+        render_fake(script, output, cache, force=True)
+    message = caught.value.format()
+    assert message.startswith(f"{script}: ") and "at most 2 chapters" in message
+    assert "has 3" in message
+    assert tree_digests(output / "small") == before
+
+
 # ---------------------------------------------------------------------------
 # Titles that the container formats must escape
 # ---------------------------------------------------------------------------
