@@ -11,6 +11,7 @@ import json
 import shlex
 import shutil
 import subprocess
+import threading
 from collections.abc import Sequence
 from pathlib import Path
 
@@ -59,12 +60,32 @@ def decode_duration_ms(path: Path) -> int:
     return round(size / 2 * 1000 / 44100)
 
 
+_RUNNING: set[subprocess.Popen[str]] = set()
+_RUNNING_LOCK = threading.Lock()
+
+
+def stop_all() -> None:
+    """Kill every external program still running (the user pressed Ctrl-C)."""
+    with _RUNNING_LOCK:
+        for process in _RUNNING:
+            process.kill()
+
+
 def _run(command: list[str], outputs: Sequence[Path], what: str) -> subprocess.CompletedProcess:
     try:
-        result = subprocess.run(command, capture_output=True, text=True, errors="replace")
+        process = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                                   text=True, errors="replace")
     except OSError as exc:
         _remove(outputs)
         raise EncodeError(f"could not {what}: {exc.strerror} running {command[0]}") from None
+    with _RUNNING_LOCK:
+        _RUNNING.add(process)
+    try:
+        stdout, stderr = process.communicate()
+    finally:
+        with _RUNNING_LOCK:
+            _RUNNING.discard(process)
+    result = subprocess.CompletedProcess(command, process.returncode, stdout, stderr)
     if result.returncode != 0:
         _remove(outputs)
         shown = shlex.join(command)

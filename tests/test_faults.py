@@ -1,0 +1,244 @@
+"""Faults: killed, interrupted and concurrent renders, failing tools, a full disk.
+
+Whatever happens to a render, the published edition is either the previous one,
+byte for byte, or the complete new one; never a mixture, never half-written.
+"""
+
+from __future__ import annotations
+
+import errno
+import hashlib
+import os
+import random
+import shutil
+import signal
+import subprocess
+import sys
+import time
+import wave
+from pathlib import Path
+
+import pytest
+
+from audioguide import engines, publish
+from audioguide.errors import EngineError, OutputError
+from audioguide.model import Voice
+from audioguide.publish import manifest as manifest_file
+from audioguide.render import RenderOptions, render
+
+from conftest import ARTICLE_SCRIPT, SMALL_SCRIPT, render_fake
+
+KILL_TRIALS = 20
+
+
+def snapshot(folder: Path) -> dict[str, str]:
+    """Every file below `folder` with its sha256."""
+    return {p.relative_to(folder).as_posix(): hashlib.sha256(p.read_bytes()).hexdigest()
+            for p in sorted(folder.rglob("*")) if p.is_file()}
+
+
+def cli(*args: str | Path, env: dict[str, str] | None = None) -> list[str]:
+    return [sys.executable, "-m", "audioguide.cli", *map(str, args)]
+
+
+def start_render(script: Path, output: Path, cache: Path, *extra: str,
+                 env: dict[str, str] | None = None) -> subprocess.Popen[str]:
+    return subprocess.Popen(cli("render", script, "-o", output, "--cache", cache, "--engine",
+                                "fake", "-j", "2", *extra),
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                            env={**os.environ, **(env or {})})
+
+
+@pytest.fixture
+def two_versions(tmp_path: Path) -> tuple[Path, Path, Path, dict[str, str], dict[str, str]]:
+    """A published edition of a script, the script edited, and both editions' snapshots.
+
+    The new edition is what a render of the edit makes from that edition (a re-render
+    keeps the published gain), made once in a copy.
+    """
+    script = tmp_path / "small.md"
+    script.write_text(SMALL_SCRIPT, encoding="utf-8")
+    output, cache = tmp_path / "audio", tmp_path / "cache"
+    old = render_fake(script, output, cache).folder
+    before = snapshot(old)
+    shutil.copytree(output, tmp_path / "reference")
+    shutil.copytree(cache, tmp_path / "reference-cache")
+    script.write_text(SMALL_SCRIPT.replace("This is the second one.",
+                                           "This is the second one, edited."), encoding="utf-8")
+    reference = render_fake(script, tmp_path / "reference", tmp_path / "reference-cache")
+    return script, output, cache, before, snapshot(reference.folder)
+
+
+def test_killed_renders_leave_the_previous_or_the_complete_new_edition(two_versions, tmp_path):
+    """SIGKILL at random points of a render never leaves a broken or mixed edition."""
+    script, output, cache, before, after = two_versions
+    folder = output / "small"
+    pristine = tmp_path / "pristine"
+    shutil.copytree(folder, pristine)
+    started = time.monotonic()  # how long an uninterrupted trial takes
+    start_render(script, output, cache, "--force").communicate()
+    full = time.monotonic() - started
+    rng = random.Random(1234)
+    outcomes = {"previous": 0, "new": 0}
+    killed_mid_render = attempts = 0
+    while killed_mid_render < KILL_TRIALS:
+        attempts += 1
+        assert attempts <= 3 * KILL_TRIALS, "renders kept finishing before the kill"
+        # Every trial starts from the previous edition, however the last one ended.
+        shutil.rmtree(folder)
+        shutil.copytree(pristine, folder)
+        process = start_render(script, output, cache, "--force")
+        time.sleep(rng.uniform(0.05, full * 0.95))
+        killed_mid_render += process.poll() is None
+        process.send_signal(signal.SIGKILL)
+        process.communicate()
+        state = snapshot(folder)
+        assert state in (before, after), (
+            "a killed render changed the published edition: "
+            f"{sorted(k for k in set(state) | set(before) if state.get(k) != before.get(k))} "
+            f"differ from the previous one, "
+            f"{sorted(k for k in set(state) | set(after) if state.get(k) != after.get(k))} "
+            "from the new one")
+        outcomes["previous" if state == before else "new"] += 1
+    assert outcomes["previous"] >= KILL_TRIALS // 2, outcomes
+    finished = render(script, RenderOptions(output=output, engine="fake", cache=cache,
+                                            jobs=2, force=True))
+    assert snapshot(finished.folder) == after
+    assert finished.stats is not None and finished.stats.synthesized == 0
+    assert not list(output.glob(".small.staging-*"))
+
+
+@pytest.mark.parametrize("delay", [0.4, 1.5, 3.0])
+def test_ctrl_c_exits_cleanly_and_keeps_the_edition(two_versions, tmp_path, delay):
+    """SIGINT during a cold render exits 130 with one line, no traceback, edition untouched."""
+    script, output, _, before, _ = two_versions
+    long_script = tmp_path / "small.md"
+    long_script.write_text(ARTICLE_SCRIPT.read_text(encoding="utf-8").replace(
+        "content_note:", "slug: small\ncontent_note:", 1), encoding="utf-8")
+    process = start_render(long_script, output, tmp_path / "cold-cache", "--force")
+    time.sleep(delay)
+    process.send_signal(signal.SIGINT)
+    _, stderr = process.communicate(timeout=60)
+    if process.returncode == 0:
+        pytest.fail("the render finished before it could be interrupted")
+    assert process.returncode == 130, stderr
+    assert "Traceback" not in stderr
+    assert stderr.strip().splitlines()[-1] == (
+        "audioguide: interrupted; the published edition is unchanged")
+    assert snapshot(output / "small") == before
+
+
+def test_concurrent_renders_into_one_output_wait_for_each_other(tmp_path):
+    """Two renders of one edition at once: one waits, both succeed, the edition is valid."""
+    script = tmp_path / "small.md"
+    script.write_text(SMALL_SCRIPT, encoding="utf-8")
+    output, cache = tmp_path / "audio", tmp_path / "cache"
+    first = start_render(script, output, cache, "--force")
+    second = start_render(script, output, cache, "--force")
+    results = [p.communicate(timeout=300) for p in (first, second)]
+    assert first.returncode == 0 and second.returncode == 0, results
+    assert any("waiting for another render" in stderr for _, stderr in results)
+    data = manifest_file.read_manifest(output / "small")
+    assert data is not None
+    assert manifest_file.problems(output / "small", data["input_key"]) == []
+
+
+def test_a_failing_ffmpeg_is_reported_with_its_command_and_leaves_nothing(tmp_path,
+                                                                          two_versions):
+    """An ffmpeg that fails is named with its stderr; the previous edition stays whole."""
+    script, output, cache, before, _ = two_versions
+    bin_dir = tmp_path / "bin"
+    bin_dir.mkdir()
+    fake = bin_dir / "ffmpeg"
+    fake.write_text("#!/bin/sh\necho 'Conversion failed: simulated' >&2\nexit 1\n")
+    fake.chmod(0o755)
+    env = {"PATH": f"{bin_dir}{os.pathsep}{os.environ['PATH']}"}
+    process = start_render(script, output, tmp_path / "empty-cache", "--force", env=env)
+    _, stderr = process.communicate(timeout=120)
+    assert process.returncode == 1
+    lines = stderr.strip().splitlines()
+    assert "Traceback" not in stderr
+    assert lines[-1].startswith("audioguide: error: could not encode chapter")
+    assert "ffmpeg" in lines[-1] and "Conversion failed: simulated" in lines[-1]
+    assert snapshot(output / "small") == before
+    assert not list(output.glob(".small.staging-*"))
+
+
+@pytest.mark.parametrize("where", ["a-file", "/sys/audioguide-test"])
+def test_an_unwritable_output_is_one_line_naming_it(tmp_path, where):
+    """An output that cannot be created is a one-line error naming it, exit 1."""
+    script = tmp_path / "small.md"
+    script.write_text(SMALL_SCRIPT, encoding="utf-8")
+    output = tmp_path / where if where == "a-file" else Path(where)
+    if where == "a-file":
+        output.write_text("not a folder")
+    process = subprocess.run(cli("render", script, "-o", output, "--engine", "fake",
+                                 "--cache", tmp_path / "cache"), capture_output=True, text=True)
+    assert process.returncode == 1
+    assert process.stderr.count("\n") == 1 and "Traceback" not in process.stderr
+    assert process.stderr.startswith(f"audioguide: error: {output}: cannot create the output")
+
+
+def test_a_full_disk_is_reported_and_the_edition_kept(two_versions, monkeypatch):
+    """ENOSPC while writing an output becomes 'the disk is full'; the edition is untouched."""
+    script, output, cache, before, _ = two_versions
+    publish.writer("m4b")
+
+    def full(edition: publish.Edition) -> list[Path]:
+        raise OSError(errno.ENOSPC, "No space left on device", str(edition.folder / "x.m4b"))
+
+    monkeypatch.setitem(publish.FORMATS, "m4b", full)
+    with pytest.raises(OutputError, match="the disk is full"):
+        render(script, RenderOptions(output=output, engine="fake", cache=cache, force=True))
+    assert snapshot(output / "small") == before
+    assert not list(output.glob(".small.staging-*"))
+
+
+class _EmptyEngine:
+    """An engine that writes a WAV with no audio in it."""
+
+    isolated = False
+
+    def check(self) -> None:
+        """Nothing to check."""
+
+    def identity(self, voice: Voice) -> str:
+        return "empty"
+
+    def synthesize(self, text: str, voice: Voice, out: Path) -> None:
+        with wave.open(str(out), "wb") as wav:
+            wav.setnchannels(1)
+            wav.setsampwidth(2)
+            wav.setframerate(22050)
+
+    def voices(self) -> list[engines.VoiceInfo]:
+        return []
+
+
+def test_an_engine_that_returns_silence_is_an_error_naming_the_sentence(tmp_path):
+    """An engine writing empty audio fails after a retry, naming the script line."""
+    engines.register("empty-test", _EmptyEngine)
+    script = tmp_path / "small.md"
+    script.write_text(SMALL_SCRIPT, encoding="utf-8")
+    with pytest.raises(EngineError) as caught:
+        render(script, RenderOptions(output=tmp_path / "audio", engine="empty-test",
+                                     cache=tmp_path / "cache"))
+    message = caught.value.format()
+    assert message.startswith(f"{script}:")
+    assert "could not synthesize 'Content note'" in message
+    assert not (tmp_path / "audio" / "small").exists()
+
+
+def test_a_damaged_chapter_encode_in_the_cache_is_made_again(tmp_path):
+    """A truncated encoded chapter in the cache is detected and encoded again."""
+    script = tmp_path / "small.md"
+    script.write_text(SMALL_SCRIPT, encoding="utf-8")
+    cache = tmp_path / "cache"
+    first = render_fake(script, tmp_path / "a", cache)
+    encodes = sorted((cache / "chapters").rglob("*.mp3"))
+    assert encodes
+    damaged = encodes[0]
+    damaged.write_bytes(damaged.read_bytes()[: damaged.stat().st_size // 2])
+    second = render_fake(script, tmp_path / "b", cache)
+    assert second.encoded_chapters == 1
+    assert snapshot(second.folder) == snapshot(first.folder)
