@@ -108,7 +108,8 @@ def _seconds(ms: int) -> str:
     return f"{ms / 1000:.3f}"
 
 
-def _chapter(timing: ChapterTiming, sentences: dict[str, Sentence]) -> PageChapter:
+def _chapter(timing: ChapterTiming, sentences: dict[str, Sentence], edition: Edition
+             ) -> PageChapter:
     text = [TextSentence(s.id, s.text, _seconds(s.start_ms), _seconds(s.end_ms))
             for s in timing.sentences]
     blocks: list[Block] = []
@@ -129,8 +130,16 @@ def _chapter(timing: ChapterTiming, sentences: dict[str, Sentence]) -> PageChapt
     return PageChapter(
         number=timing.number, title=timing.title, start=_seconds(timing.start_ms),
         end=_seconds(timing.end_ms), clock=clock(timing.start_ms),
-        datetime=iso_duration(timing.start_ms), file=chapter_filename(timing),
+        datetime=iso_duration(timing.start_ms), file=_chapter_link(edition, timing),
         heading=text[0], blocks=tuple(blocks))
+
+
+def _chapter_link(edition: Edition, timing: ChapterTiming) -> str:
+    """The chapter's own MP3; without one, the whole book from the chapter's start."""
+    own = chapter_filename(timing)
+    if edition.path(own).is_file():
+        return own
+    return f"{book_name(edition, 'mp3')}#t={timing.start_ms / 1000:.3f}"
 
 
 def downloads(edition: Edition) -> list[Download]:
@@ -145,7 +154,7 @@ def downloads(edition: Edition) -> list[Download]:
         (CAPTIONS, "Captions", "WebVTT"),
         (CHAPTERS, "Chapter markers", "WebVTT"),
         (CHAPTERS_JSON, "Podcast chapters", "JSON"),
-        (SHOWNOTES, "Show notes", "text"),
+        (SHOWNOTES, "Show notes", "plain text"),
     ]
     listed = set(_NOT_DOWNLOADS)
     found = []
@@ -182,7 +191,7 @@ def render_page(edition: Edition) -> str:
         raise OutputError("the player page plays the whole-book MP3; render the mp3 format "
                           "too (-f mp3 -f page)", path=audio)
     sentences = {s.id: s for s in script.sentences()}
-    chapters = [_chapter(c, sentences) for c in edition.timeline.chapters]
+    chapters = [_chapter(c, sentences, edition) for c in edition.timeline.chapters]
     tracks = {name: edition.path(name).is_file() for name in (CAPTIONS, CHAPTERS)}
     return _environment().get_template("page.html.j2").render(
         script=script,
