@@ -341,7 +341,7 @@ def test_keyboard_path(browser: Any, server: EditionServer, article_edition: Pat
     time = page.evaluate("document.getElementById('player').currentTime")
     assert start <= time < end
     assert title in page.text_content("#now-playing")
-    assert "chapter 4 of 7" in page.text_content("#now-playing")
+    assert page.text_content("#now-playing") == f"Chapter 4 of 7: {title}"
     current = page.locator(".chapter-button[aria-current='true']")
     assert current.count() == 1 and current.text_content().startswith(title)
     assert page.evaluate("document.activeElement.classList.contains('chapter-button')")
@@ -372,6 +372,14 @@ def test_sentence_plays_from_its_start_without_moving_focus(
     assert page.evaluate("document.activeElement.parentElement.id") == target["id"]
     assert page.locator(".sentence.is-current").count() == 1
     close(page)
+    # A link to the sentence opens the page with the player there, paused.
+    linked = browser.new_context(viewport=DESKTOP).new_page()
+    linked.goto(f"{server.url}#{target['id']}")
+    linked.wait_for_selector(f"#{target['id']}.is-current")
+    assert linked.evaluate("[document.getElementById('player').currentTime, "
+                           "document.getElementById('player').paused]") == [
+        target["start_ms"] / 1000, True]
+    linked.context.close()
 
 
 @pytest.mark.browser

@@ -118,8 +118,8 @@
     var chapter = chapters[index];
     chapter.button.setAttribute("aria-current", "true");
     if (status) {
-      status.textContent = "Now playing chapter " + (index + 1) + " of " + chapters.length +
-        ": " + chapter.title;
+      status.textContent = "Chapter " + (index + 1) + " of " + chapters.length + ": " +
+        chapter.title;
     }
   }
 
