@@ -28,6 +28,8 @@ KNOWN_KEYS = {
 }
 PAUSE_KEYS = {"sentence", "paragraph", "chapter", "lead_in", "tail"}
 MAX_PAUSE_MS = 60_000
+# The Nero chapter atom stores a title's length in one byte.
+MAX_TITLE_BYTES = 255
 _LANGUAGE = re.compile(r"^[A-Za-z]{2,3}(-[A-Za-z0-9]{1,8})*$")
 _DURATION = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*(ms|s)\s*$")
 _COMMENT = re.compile(r"^\s*<!--(.*?)-->\s*$", re.S)
@@ -411,6 +413,10 @@ class _Body:
                 title = clean_text(self._inline_text(tokens[i + 1]))
                 if not title:
                     raise self._error(token, "a chapter heading needs a title")
+                if len(title.encode()) > MAX_TITLE_BYTES:
+                    raise self._error(token, f"chapter title is too long for the players' "
+                                      f"chapter menus (at most {MAX_TITLE_BYTES} bytes); "
+                                      "shorten it")
                 yield _Block("heading", self._line(token), title)
                 i += 3
                 continue
