@@ -25,7 +25,6 @@ from audioguide.errors import EngineError, OutputError
 from audioguide.model import Voice
 from audioguide.publish import manifest as manifest_file
 from audioguide.render import RenderOptions, render
-
 from conftest import ARTICLE_SCRIPT, SMALL_SCRIPT, render_fake
 
 KILL_TRIALS = 20
