@@ -310,6 +310,35 @@ def test_room_tone_at_head_and_tail(edition: Path) -> None:
         assert 1000 <= tail <= 5000, extension
 
 
+def _onset_ms(samples: np.ndarray, near_ms: float) -> float | None:
+    """Where sound first rises above -45 dBFS (2 ms windows), searching from 60 ms before."""
+    window = RATE * 2 // 1000
+    first = max(0, round((near_ms - 60) * RATE / 1000))
+    for start in range(first, min(len(samples), first + RATE * 300 // 1000), window):
+        piece = samples[start:start + window].astype(np.float64)
+        if 10 * np.log10(np.mean(piece**2) + 1e-20) > -45:
+            return start * 1000 / RATE
+    return None
+
+
+def test_sentences_start_where_the_manifest_says(edition: Path) -> None:
+    """Each sentence's sound begins at its manifest time (20 ms) in the books and chapter files."""
+    chapters = manifest(edition)["chapters"]
+    for extension in ("m4b", "mp3"):
+        samples = decode(book(edition, extension))
+        for sentence in (s for c in chapters for s in c["sentences"]):
+            onset = _onset_ms(samples, sentence["start_ms"])
+            assert onset is not None and abs(onset - sentence["start_ms"]) <= 20, (
+                extension, sentence["id"], onset, sentence["start_ms"])
+    for chapter in chapters:
+        samples = decode(edition / chapter["file"])
+        for sentence in chapter["sentences"]:
+            expected = sentence["start_in_chapter_ms"]
+            onset = _onset_ms(samples, expected)
+            assert onset is not None and abs(onset - expected) <= 20, (
+                chapter["file"], sentence["id"], onset, expected)
+
+
 def test_every_chapter_opens_with_its_heading(edition: Path) -> None:
     """The first sentence spoken in each chapter is its heading."""
     for chapter in manifest(edition)["chapters"]:
