@@ -52,7 +52,7 @@ HOSTILE_SCRIPT = textwrap.dedent("""\
 
     An arrow --> ends nothing, and ]]> ends no CDATA. Neither does a lone <!-- opener.
 
-    > "Quoted" & 'single' text <i>inside</i> a quotation.
+    > "Quoted" & 'single' text \\<i>inside\\</i> a quotation.
 
     - First & foremost.
     - Last \\<but> not least.
