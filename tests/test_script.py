@@ -270,6 +270,14 @@ def test_lexicon_changes_speech_only() -> None:
     assert sentence.spoken == "Shuh-deen Francis, L M F T, spoke."
 
 
+def test_content_note_names_its_chapter_ignoring_case() -> None:
+    """content_note finds its chapter as titles are compared (ignoring case); its text is kept."""
+    script = parse_script(GOOD / "content-note.md")
+    check_model(script)
+    assert script.chapters[0].title == "Content Note"
+    assert script.content_note == "This talks about tears. Skip to chapter two."
+
+
 def test_chapter_slugs_are_unique_and_safe() -> None:
     """Long, colliding and non-Latin titles get unique, short, single-hyphen file names."""
     script = parse_script(GOOD / "long-titles.md")

@@ -57,7 +57,8 @@ def parse_text(raw: bytes, path: Path) -> Script:
     chapters = _Body(body, body_line, meta, path).chapters()
     content_note = ""
     if meta.content_note is not None:
-        match = [c for c in chapters if c.title == meta.content_note]
+        # Titles are unique ignoring case, so a match ignoring case is unambiguous.
+        match = [c for c in chapters if c.title.casefold() == meta.content_note.casefold()]
         if not match:
             raise ScriptError(
                 f"content_note names a chapter {meta.content_note!r} that the script does not have",
