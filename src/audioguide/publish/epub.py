@@ -2,18 +2,19 @@
 
 One XHTML document per chapter, every sentence a span whose id is the sentence id;
 one SMIL 3.0 media overlay per chapter pairing each sentence with its stretch of the
-chapter MP3 (the same files as chapters/NN-slug.mp3); a navigation document, a
-cover, and EPUB Accessibility 1.1 metadata in the package.
+chapter MP3 (the audio of chapters/NN-slug.mp3); a navigation document, a cover,
+and EPUB Accessibility 1.1 metadata in the package.
 
 Timing. A sentence's clip runs from the start of that sentence to the start of
 the next one in its chapter's own MP3 (the last to the end of the file, the
-first from the very start, so it carries the room tone that opens the chapter). The clips therefore
-tile the chapter audio exactly: a reading system that plays them one after the
-other plays the pauses the assembly placed between sentences, as the MP3 does,
-instead of jumping over them, and the highlight moves the moment the next
-sentence starts. It follows that an overlay's media:duration, defined as the sum
-of its clips, is the length of its chapter file, and the book's media:duration,
-the sum of the overlays, is the length of the whole recording.
+first from the very start, so it carries the room tone that opens the chapter).
+The clips therefore tile the chapter audio exactly: a reading system that plays
+them one after the other plays the pauses the assembly placed between sentences,
+as the MP3 does, instead of jumping over them, and the highlight moves the
+moment the next sentence starts. It follows that an overlay's media:duration,
+defined as the sum of its clips, is the length of its chapter file, and the
+book's media:duration, the sum of the overlays, is the length of the whole
+recording.
 
 The file is a deterministic ZIP: `mimetype` first and stored, the other entries
 sorted, fixed timestamps, so the same render is byte-identical.
@@ -32,7 +33,7 @@ from pathlib import Path
 
 import jinja2
 
-from ..model import Chapter, ChapterTiming, Script, Sentence
+from ..model import BlockKind, Chapter, ChapterTiming, Script, Sentence
 from . import Edition, book_name, register
 
 # dcterms:modified (and the DAISY book's dc:date) must not come from the clock: a
@@ -76,7 +77,7 @@ class Block:
     paragraph has one item.
     """
 
-    kind: str
+    kind: BlockKind
     items: tuple[tuple[Sentence, ...], ...]
 
 
