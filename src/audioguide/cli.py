@@ -21,6 +21,28 @@ def _fail(error: AudioguideError) -> NoReturn:
     sys.exit(error.exit_code)
 
 
+def _interrupted() -> NoReturn:
+    """Ctrl-C: stop the encoders and synthesis workers and leave at once.
+
+    The library has already removed its staging folder on the way out (the published
+    edition was never touched); waiting for encoders and synthesis workers to finish
+    would only delay the exit.
+    """
+    import multiprocessing
+    import signal
+
+    from .tools import stop_all
+
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    stop_all()
+    for child in multiprocessing.active_children():
+        child.kill()
+    click.echo("audioguide: interrupted; the published edition is unchanged", err=True)
+    sys.stderr.flush()
+    sys.stdout.flush()
+    os._exit(130)
+
+
 def _guarded(function: Callable[..., Any]) -> Callable[..., Any]:
     """Turn the library's errors and Ctrl-C into one line and an exit code, never a traceback."""
     import functools
@@ -32,8 +54,7 @@ def _guarded(function: Callable[..., Any]) -> Callable[..., Any]:
         except AudioguideError as error:
             _fail(error)
         except KeyboardInterrupt:
-            click.echo("audioguide: interrupted; the published edition is unchanged", err=True)
-            sys.exit(130)
+            _interrupted()
 
     return wrapper
 
