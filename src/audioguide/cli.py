@@ -162,7 +162,9 @@ def render(scripts: tuple[Path, ...], output: Path, formats: tuple[str, ...],
         stats = result.stats
         click.echo(f"{result.folder}: rendered in {result.seconds:.1f} s; "
                    f"{stats.synthesized if stats else 0} of {stats.clips if stats else 0} "
-                   f"sentences synthesized, loudness {result.loudness_lufs:.1f} LUFS")
+                   f"sentences synthesized, {result.encoded_chapters} chapters encoded; "
+                   f"loudness {result.target_lufs:.1f} LUFS (mastered at "
+                   f"{result.loudness_lufs:.1f} before encoding)")
         for report in result.files:
             length = f"{_clock(report.duration_ms):>8}" if report.duration_ms else " " * 8
             click.echo(f"  {length}  {_size(report.bytes):>9}  {report.name}")

@@ -74,7 +74,7 @@ class Mastered:
 
     chapters: tuple[ChapterAudio, ...]
     timeline: Timeline
-    measured_lufs: float
+    mastered_lufs: float
     gain_db: float
     encoded: int
 
@@ -131,7 +131,7 @@ def master(script: Script, clips: dict[str, Clip], work: Path, cache: Path, jobs
            ) -> Mastered:
     """Master and encode every chapter (reusing cached encodes) and time the book."""
     chapters = plan(script, clips)
-    gain_db, measured = _choose_gain(chapters, previous_gain_db)
+    gain_db, mastered_lufs = _choose_gain(chapters, previous_gain_db)
     store = _EncodeCache(cache)
     lengths = [encoded_length(sum(p.frames for p in pieces)) for pieces in chapters]
     keys = [_chapter_key(pieces, gain_db, length) for pieces, length in zip(
@@ -152,7 +152,7 @@ def master(script: Script, clips: dict[str, Clip], work: Path, cache: Path, jobs
 
     with ThreadPoolExecutor(max_workers=max(1, jobs)) as pool:
         audio = tuple(pool.map(produce, range(len(chapters))))
-    return Mastered(audio, _timeline(script, chapters, lengths), measured, gain_db,
+    return Mastered(audio, _timeline(script, chapters, lengths), mastered_lufs, gain_db,
                     encoded=len(encoded))
 
 
@@ -179,13 +179,13 @@ def _timeline(script: Script, chapters: list[list[_Piece]], lengths: list[int]) 
 
 def _choose_gain(chapters: list[list[_Piece]], previous_gain_db: float | None
                  ) -> tuple[float, float]:
-    """The gain (dB) for the whole programme and its loudness before the gain."""
+    """The gain (dB) for the whole programme, and the loudness it masters to (LUFS)."""
     ceiling = 10 ** (PEAK_CEILING_DBFS / 20)
     target = TARGET_LUFS + ENCODER_ALLOWANCE_LU
     if previous_gain_db is not None:
         kept = _loudness(chapters, 10 ** (previous_gain_db / 20), ceiling)
         if abs(kept - target) <= GAIN_TOLERANCE_LU:
-            return previous_gain_db, kept - previous_gain_db
+            return previous_gain_db, kept
     measured = _loudness(chapters, 1.0, None)
     if not np.isfinite(measured):
         return 0.0, measured
@@ -195,7 +195,7 @@ def _choose_gain(chapters: list[list[_Piece]], previous_gain_db: float | None
     limited = _loudness(chapters, 10 ** (gain_db / 20), ceiling)
     if np.isfinite(limited):
         gain_db += target - limited
-    return round(gain_db, 4), measured
+    return round(gain_db, 4), target
 
 
 def _loudness(chapters: list[list[_Piece]], gain: float, ceiling: float | None) -> float:

@@ -73,6 +73,7 @@ class RenderResult:
     stats: NarrationStats | None = None
     seconds: float = 0.0
     loudness_lufs: float | None = None
+    target_lufs: float | None = None
     encoded_chapters: int = 0
 
 
@@ -154,7 +155,7 @@ def render(script_path: Path, options: RenderOptions, progress: Progress | None 
                 engine=engine_identity, jobs=options.jobs, formats=formats)
             files = _write_formats(edition, ("cover", *formats), progress)
             loudness = {"target_lufs": TARGET_LUFS,
-                        "programme_before_gain_lufs": round(mastered.measured_lufs, 2),
+                        "mastered_lufs": round(mastered.mastered_lufs, 2),
                         "gain_db": mastered.gain_db}
             content = manifest_file.build(edition, key, engine_identity, loudness, files)
             manifest_file.write_manifest(edition, content)
@@ -162,7 +163,8 @@ def render(script_path: Path, options: RenderOptions, progress: Progress | None 
     reports = _reports(folder, content)
     return RenderResult(script_path, folder, fresh=False, files=reports, stats=stats,
                         seconds=time.monotonic() - started,
-                        loudness_lufs=mastered.measured_lufs + mastered.gain_db,
+                        loudness_lufs=mastered.mastered_lufs,
+                        target_lufs=TARGET_LUFS,
                         encoded_chapters=mastered.encoded)
 
 
