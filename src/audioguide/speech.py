@@ -123,7 +123,10 @@ def _keep_joiner(match: re.Match[str]) -> str:
     i = match.start()
     before = text[i - 1] if i > 0 else " "
     after = text[i + 1] if i + 1 < len(text) else " "
-    if ord(before) > 0x7F and ord(after) > 0x7F and not before.isspace() and not after.isspace():
+    # A joiner beside another joiner joins nothing; judging by the neighbours as they
+    # stand keeps the result stable when it is cleaned again.
+    if all(ord(c) > 0x7F and not c.isspace() and c not in _ZERO_WIDTH_JOINERS
+           for c in (before, after)):
         return match.group()
     return ""
 
