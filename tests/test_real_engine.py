@@ -198,3 +198,16 @@ def test_crashing_engine_is_reported(tmp_path: Path) -> None:
     assert multiprocessing.active_children() == []
     assert not list((tmp_path / "audio").glob(".tiny.staging-*"))
 
+
+
+def test_two_cold_real_renders_are_byte_identical(tmp_path: Path) -> None:
+    """espeak-ng through parallel workers gives the same bytes in two cold renders."""
+    require_espeak()
+    script = tmp_path / "tiny.md"
+    script.write_text(TINY_SCRIPT + "\nA third sentence, so each worker speaks twice or more. "
+                      "And a fourth one here.\n", encoding="utf-8")
+    results = [render(script, RenderOptions(output=tmp_path / f"audio{i}", formats=FORMATS,
+                                            cache=tmp_path / f"cache{i}", jobs=2))
+               for i in (1, 2)]
+    assert all(r.stats is not None and r.stats.synthesized == 7 for r in results)
+    assert tree_digests(results[0].folder) == tree_digests(results[1].folder)

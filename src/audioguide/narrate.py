@@ -11,7 +11,6 @@ import hashlib
 import importlib
 import multiprocessing
 import os
-import queue
 import tempfile
 import threading
 import wave
@@ -124,22 +123,34 @@ def narrate(script: Script, voice: Voice, cache: ClipCache, jobs: int,
 Job = tuple[str, list[Sentence]]
 
 
+def partition(work: list[Job], lanes: int) -> list[list[Job]]:
+    """Split the work, in script order, into `lanes` runs of about equal text length.
+
+    espeak-ng carries state from one utterance to the next within a process, so a
+    clip depends on what its worker spoke before it. Fixed runs for fresh workers
+    make a cold render reproducible; a queue shared by the workers would not be.
+    """
+    total = sum(len(sentences[0].spoken) for _, sentences in work)
+    runs: list[list[Job]] = [[] for _ in range(lanes)]
+    done = 0
+    for job in work:
+        lane = min(lanes - 1, done * lanes // max(1, total))
+        runs[lane].append(job)
+        done += len(job[1][0].spoken)
+    return [run for run in runs if run]
+
+
 def _synthesize(engine: engines.Engine, voice: Voice, work: list[Job], cache: ClipCache,
                 jobs: int, progress: Progress | None, where: Path) -> dict[str, Clip]:
-    todo: queue.Queue[Job] = queue.Queue()
-    for job in work:
-        todo.put(job)
     results: dict[str, Clip] = {}
     failures: list[AudioguideError] = []
     lock = threading.Lock()
     total = len(work)
 
-    def run(speaker: _Speaker) -> None:
+    def run(speaker: _Speaker, lane: list[Job]) -> None:
         try:
-            while not failures:
-                try:
-                    key, sentences = todo.get_nowait()
-                except queue.Empty:
+            for key, sentences in lane:
+                if failures:
                     return
                 try:
                     clip = speaker.speak(sentences[0].spoken, key)
@@ -156,9 +167,9 @@ def _synthesize(engine: engines.Engine, voice: Voice, work: list[Job], cache: Cl
         finally:
             speaker.close()
 
-    count = max(1, min(jobs, total)) if engine.isolated else 1
-    speakers = [_Speaker(engine, voice, cache) for _ in range(count)]
-    threads = [threading.Thread(target=run, args=(s,), daemon=True) for s in speakers]
+    lanes = partition(work, max(1, min(jobs, total)) if engine.isolated else 1)
+    threads = [threading.Thread(target=run, args=(_Speaker(engine, voice, cache), lane),
+                                daemon=True) for lane in lanes]
     for thread in threads:
         thread.start()
     for thread in threads:

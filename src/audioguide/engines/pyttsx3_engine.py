@@ -1,18 +1,21 @@
 """pyttsx3 behind the Engine protocol (espeak-ng on Linux, SAPI5, NSSpeechSynthesizer).
 
-pyttsx3 on Linux needs care (see the docs/outputs notes): it can return before
-the file is written, a second engine in a process steals the first one's
-callback, it hangs after fork, and it calls exit() inside init() when espeak-ng
-data is missing. So audioguide runs it isolated, one engine per spawned worker,
-probes espeak-ng in a child process before init(), waits for the
-finished-utterance event and espeak-ng's Synchronize(), and checks every file.
+pyttsx3 on Linux needs care: runAndWait() can return before the file is written
+or cancel the utterance it starts, a second engine in a process steals the first
+one's callback, it hangs after fork, and it calls exit() inside init() when
+espeak-ng data is missing. So audioguide runs it isolated, one engine per spawned
+worker, probes espeak-ng in a child process before init(), sets every voice
+property itself, waits for the finished-utterance event and espeak-ng's
+Synchronize(), and checks every file.
+
+espeak-ng carries state from one utterance to the next, so a clip depends on what
+its worker spoke before it; narrate.py gives each fresh worker a fixed run of
+sentences, which makes a cold render reproducible.
 """
 
 from __future__ import annotations
 
 import contextlib
-import ctypes
-import hashlib
 import io
 import shutil
 import subprocess
@@ -29,6 +32,7 @@ from . import VoiceInfo, register
 
 INSTALL_HINT = "install it with: sudo apt-get install espeak-ng  (or run ./dev.sh render)"
 UTTERANCE_TIMEOUT_S = 60.0
+DEFAULT_RATE = 175  # words per minute: espeak-ng's own default
 
 
 @cache
@@ -97,8 +101,9 @@ class Pyttsx3Engine:
             linux = sys.platform.startswith("linux")
             if linux:
                 _enable_phoneme_input()
+                _stop_only_while_speaking()
             engine = pyttsx3.init("espeak" if linux else None)
-            engine.connect("finished-utterance", lambda name, completed: self._finished.set())
+            engine.connect("finished-utterance", self._on_finished)
             engine.connect("error", lambda name, exception: self._errors.append(str(exception)))
             for info in engine.getProperty("voices"):
                 self._voice_ids[info.id] = info.id
@@ -110,26 +115,36 @@ class Pyttsx3Engine:
             self._engine = engine
         return self._engine
 
+    def _on_finished(self, name: Any, completed: bool) -> None:
+        if not completed:
+            self._errors.append("the utterance was cancelled")
+        self._finished.set()
+
     def _apply(self, engine: Any, voice: Voice) -> None:
         if voice == self._applied:
             return
         if voice.voice:
-            voice_id = self._voice_ids.get(voice.voice) or self._voice_ids.get(voice.voice.lower())
-            if voice_id is None:
-                raise UsageError(f"unknown voice {voice.voice!r}; `audioguide voices` lists them")
-            engine.setProperty("voice", voice_id)
-        if voice.rate:
-            engine.setProperty("rate", voice.rate)
-        if voice.volume is not None:
-            engine.setProperty("volume", voice.volume)
+            engine.setProperty("voice", self._voice_id(voice.voice))
+        # Every property is set, defaults included: whether pyttsx3's own defaults reach
+        # espeak-ng before the first utterance is a race, and lost, the first clips of a
+        # worker came out at another rate.
+        engine.setProperty("rate", voice.rate or DEFAULT_RATE)
+        engine.setProperty("volume", voice.volume if voice.volume is not None else 1.0)
         self._applied = voice
+
+    def _voice_id(self, name: str) -> str:
+        """The engine's id for a voice id, a voice name or a language (en-US falls back to en)."""
+        lowered = name.lower()
+        for candidate in (name, lowered, lowered.split("-")[0]):
+            if candidate in self._voice_ids:
+                return self._voice_ids[candidate]
+        raise UsageError(f"unknown voice {name!r}; `audioguide voices` lists them")
 
     def synthesize(self, text: str, voice: Voice, out: Path) -> None:
         engine = self._init()
         self._apply(engine, voice)
         self._errors.clear()
         self._finished.clear()
-        _seed_espeak(text)
         # pyttsx3 prints "Audio saved to ..." for every file.
         with contextlib.redirect_stdout(io.StringIO()):
             engine.save_to_file(text, str(out))
@@ -173,15 +188,27 @@ def _enable_phoneme_input() -> None:
     _espeak.Synth = synth
 
 
-def _seed_espeak(text: str) -> None:
-    """Make the clip depend on its text only, not on what this process spoke before.
+def _stop_only_while_speaking() -> None:
+    """Keep runAndWait() from cancelling the utterance it is about to start.
 
-    libespeak-ng draws intonation jitter from libc's rand(); seeding it per
-    utterance makes a clip byte-identical in any worker, in any order.
+    runAndWait() first ends the previous loop, which calls the driver's stop(); when
+    espeak-ng still reports itself busy from the previous utterance, stop() flags a
+    cancel that the new loop then carries out on the new utterance, and the file comes
+    out empty. audioguide waits for every utterance to finish, so there is never
+    anything of its own to stop there.
     """
-    if sys.platform.startswith("linux"):
-        seed = int.from_bytes(hashlib.sha256(text.encode()).digest()[:4], "big")
-        ctypes.CDLL(None).srand(ctypes.c_uint(seed))
+    from pyttsx3.drivers.espeak import EspeakDriver
+
+    original = EspeakDriver.stop
+    if getattr(original, "audioguide_patched", False):
+        return
+
+    def stop(self: Any) -> None:
+        if self._speaking:
+            original(self)
+
+    stop.audioguide_patched = True  # type: ignore[attr-defined]
+    EspeakDriver.stop = stop
 
 
 def _synchronize() -> None:
