@@ -17,7 +17,7 @@ from mutagen.id3 import ID3, CTOCFlags
 from mutagen.mp4 import MP4, MP4Cover
 
 from audioguide import publish
-from audioguide.errors import EncodeError, OutputError
+from audioguide.errors import EncodeError, OutputError, UsageError
 from audioguide.script import parse_script
 from conftest import ARTICLE_SCRIPT, SMALL_SCRIPT, manifest, render_fake
 from readback import (
@@ -502,13 +502,13 @@ def test_file_in_place_of_the_edition_is_refused(small_edition: Path, tmp_path: 
 
 def test_mp3_refuses_more_chapters_than_its_table_can_list(
         small_copy: tuple[Path, Path, Path], monkeypatch: pytest.MonkeyPatch) -> None:
-    """Past the CTOC's limit the MP3 is refused with a clear error, not written corrupt."""
+    """Past the CTOC's limit the MP3 is refused before any work, not written corrupt."""
     from audioguide.publish import mp3
 
     script, cache, output = small_copy
     before = tree_digests(output / "small")
     monkeypatch.setattr(mp3, "MAX_CHAPTERS", 2)
-    with pytest.raises(EncodeError) as caught:
+    with pytest.raises(UsageError) as caught:
         render_fake(script, output, cache, force=True)
     message = caught.value.format()
     assert message.startswith(f"{script}: ") and "at most 2 chapters" in message

@@ -14,17 +14,30 @@ import os
 import tempfile
 import threading
 import wave
-from collections.abc import Callable, Sequence
+from collections.abc import Callable
 from dataclasses import dataclass
 from multiprocessing.connection import Connection
 from pathlib import Path
 
 from . import engines
-from .errors import AudioguideError, EngineError, OutputError
+from .errors import AudioguideError, EngineError, OutputError, UsageError
 from .model import Clip, Script, Sentence, Voice
 
 Progress = Callable[[str, int, int], None]
-DEFAULT_TIMEOUT_S = float(os.environ.get("AUDIOGUIDE_SYNTH_TIMEOUT", "90"))
+# How long one utterance may take before its worker is replaced (plus time per character).
+DEFAULT_TIMEOUT_S = 90.0
+
+
+def _timeout_s() -> float:
+    """The per-utterance limit: $AUDIOGUIDE_SYNTH_TIMEOUT seconds, or the default."""
+    value = os.environ.get("AUDIOGUIDE_SYNTH_TIMEOUT")
+    if not value:
+        return DEFAULT_TIMEOUT_S
+    try:
+        return max(0.1, float(value))
+    except ValueError:
+        raise UsageError(f"AUDIOGUIDE_SYNTH_TIMEOUT={value!r} is not a number of seconds") \
+            from None
 
 
 def default_cache_dir() -> Path:
@@ -215,7 +228,7 @@ class _Speaker:
         if self.process is None or not self.process.is_alive():
             self._start()
         assert self.conn is not None
-        timeout = DEFAULT_TIMEOUT_S + len(text) / 50
+        timeout = _timeout_s() + len(text) / 50
         try:
             self.conn.send((text, str(out)))
             if not self.conn.poll(timeout):
@@ -271,9 +284,12 @@ def worker_main(engine_name: str, voice: Voice, conn: Connection,
     # The engine may print (pyttsx3 does); the parent's terminal is not ours to write to.
     devnull = os.open(os.devnull, os.O_WRONLY)
     os.dup2(devnull, 1)
-    if engine_module:
-        importlib.import_module(engine_module)
-    engine = engines.create(engine_name)
+    try:
+        if engine_module:
+            importlib.import_module(engine_module)
+        engine = engines.create(engine_name)
+    except Exception as exc:  # noqa: BLE001 - reported to the parent as the answer
+        engine, failure = None, f"the engine could not start ({type(exc).__name__}: {exc})"
     while True:
         try:
             request = conn.recv()
@@ -282,6 +298,9 @@ def worker_main(engine_name: str, voice: Voice, conn: Connection,
         if request is None:
             return
         text, out = request
+        if engine is None:
+            conn.send(("error", failure))
+            continue
         try:
             engine.synthesize(text, voice, Path(out))
             conn.send(("ok", ""))
@@ -291,7 +310,3 @@ def worker_main(engine_name: str, voice: Voice, conn: Connection,
         except Exception as exc:  # noqa: BLE001 - any engine failure is reported, not raised
             conn.send(("error", f"{type(exc).__name__}: {exc}"))
 
-
-def sentence_texts(sentences: Sequence[Sentence]) -> list[str]:
-    """The spoken forms, for engines and benchmarks that want plain strings."""
-    return [s.spoken for s in sentences]

@@ -133,6 +133,12 @@ def render(script_path: Path, options: RenderOptions, progress: Progress | None 
     if not options.force and not manifest_file.problems(folder, key):
         return RenderResult(script_path, folder, fresh=True, seconds=time.monotonic() - started)
     from .master import TARGET_LUFS, master  # numpy and scipy: only when there is work
+    from .publish.mp3 import MAX_CHAPTERS
+
+    if "mp3" in formats and len(script.chapters) > MAX_CHAPTERS:
+        raise UsageError(f"an MP3 can list at most {MAX_CHAPTERS} chapters; this script has "
+                         f"{len(script.chapters)}: merge chapters, or leave out the mp3 format",
+                         path=script.path)
     from .tools import require
 
     require("ffmpeg")  # now, not after a narration that can take minutes

@@ -69,6 +69,22 @@ def writer(name: str) -> Writer:
     return FORMATS[name]
 
 
+# ISO 639-2 codes of the languages espeak-ng speaks best, for ID3's language frame.
+_ISO_639_2 = {
+    "ar": "ara", "cs": "ces", "da": "dan", "de": "deu", "el": "ell", "en": "eng",
+    "es": "spa", "fa": "fas", "fi": "fin", "fr": "fra", "he": "heb", "hi": "hin",
+    "hu": "hun", "it": "ita", "ja": "jpn", "ko": "kor", "nl": "nld", "no": "nor",
+    "pl": "pol", "pt": "por", "ro": "ron", "ru": "rus", "sv": "swe", "tr": "tur",
+    "uk": "ukr", "vi": "vie", "zh": "zho",
+}
+
+
+def iso639_2(language: str) -> str | None:
+    """The three-letter code ID3 wants for a BCP 47 tag (en-US -> eng), if known."""
+    primary = language.split("-")[0].lower()
+    return primary if len(primary) == 3 else _ISO_639_2.get(primary)
+
+
 def chapter_filename(chapter: Chapter | ChapterTiming) -> str:
     """The per-chapter MP3's path inside the edition, e.g. chapters/03-introduction.mp3."""
     return f"chapters/{chapter.number:02d}-{chapter.slug}.mp3"

@@ -13,7 +13,7 @@ from pathlib import Path
 from mutagen.id3 import COMM, ID3, TALB, TCOM, TCON, TIT2, TLAN, TPE1, TPE2, TRCK
 
 from ..errors import EncodeError
-from . import Edition, chapter_filename, register
+from . import Edition, chapter_filename, iso639_2, register
 
 
 def write(edition: Edition) -> list[Path]:
@@ -32,7 +32,8 @@ def write(edition: Edition) -> list[Path]:
         tags.add(TRCK(encoding=3, text=f"{index + 1}/{total}"))
         tags.add(TCON(encoding=3, text="Audiobook"))
         tags.add(TCOM(encoding=3, text=edition.narrator))
-        tags.add(TLAN(encoding=3, text=script.language))
+        if language := iso639_2(script.language):
+            tags.add(TLAN(encoding=3, text=language))
         tags.add(COMM(encoding=3, lang="eng", desc="", text=f"Narrated by {edition.narrator}"))
         save_id3(tags, out)
         files.append(out)

@@ -31,7 +31,7 @@ from mutagen.id3._tags import save_frame
 
 from ..errors import EncodeError
 from ..mpegaudio import audio_frames
-from . import Edition, book_name, register
+from . import Edition, book_name, iso639_2, register
 from .chapters import save_id3
 
 MAX_CHAPTERS = 255
@@ -84,7 +84,8 @@ def tag_mp3(edition: Edition, path: Path) -> None:
     tags.add(TALB(encoding=3, text=script.title))
     tags.add(TCON(encoding=3, text="Audiobook"))
     tags.add(TCOM(encoding=3, text=edition.narrator))
-    tags.add(TLAN(encoding=3, text=script.language))
+    if language := iso639_2(script.language):
+        tags.add(TLAN(encoding=3, text=language))
     tags.add(COMM(encoding=3, lang="eng", desc="", text=f"Narrated by {edition.narrator}. "
                   f"{script.description}".strip()))
     tags.add(APIC(encoding=3, mime="image/png", type=3, desc="Cover",
