@@ -18,6 +18,7 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+import shutil
 import tempfile
 import wave
 from collections.abc import Callable
@@ -26,11 +27,9 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
-from scipy.ndimage import minimum_filter1d, uniform_filter1d
-from scipy.signal import resample_poly
 
 from .errors import EncodeError, EngineError, OutputError
-from .loudness import StreamingMeter
+from .loudness import StreamingMeter, gated_loudness
 from .model import ChapterAudio, ChapterTiming, Clip, Script, SentenceTiming, Timeline
 from .mpegaudio import adts_frames, audio_frames
 from .tools import ffmpeg
@@ -131,9 +130,9 @@ def master(script: Script, clips: dict[str, Clip], work: Path, cache: Path, jobs
            ) -> Mastered:
     """Master and encode every chapter (reusing cached encodes) and time the book."""
     chapters = plan(script, clips)
-    gain_db, mastered_lufs = _choose_gain(chapters, previous_gain_db)
     store = _EncodeCache(cache)
     lengths = [encoded_length(sum(p.frames for p in pieces)) for pieces in chapters]
+    gain_db, mastered_lufs = _choose_gain(chapters, lengths, store, previous_gain_db)
     keys = [_chapter_key(pieces, gain_db, length) for pieces, length in zip(
         chapters, lengths, strict=True)]
     encoded: list[int] = []
@@ -150,8 +149,11 @@ def master(script: Script, clips: dict[str, Clip], work: Path, cache: Path, jobs
             progress("encode", len(finished), len(chapters))
         return audio
 
+    # Longest first, so that the last chapter to finish is a short one.
+    order = sorted(range(len(chapters)), key=lambda i: -lengths[i])
     with ThreadPoolExecutor(max_workers=max(1, jobs)) as pool:
-        audio = tuple(pool.map(produce, range(len(chapters))))
+        done = dict(zip(order, pool.map(produce, order), strict=True))
+    audio = tuple(done[i] for i in range(len(chapters)))
     return Mastered(audio, _timeline(script, chapters, lengths), mastered_lufs, gain_db,
                     encoded=len(encoded))
 
@@ -177,34 +179,53 @@ def _timeline(script: Script, chapters: list[list[_Piece]], lengths: list[int]) 
     return Timeline(tuple(timings))
 
 
-def _choose_gain(chapters: list[list[_Piece]], previous_gain_db: float | None
-                 ) -> tuple[float, float]:
-    """The gain (dB) for the whole programme, and the loudness it masters to (LUFS)."""
+def _choose_gain(chapters: list[list[_Piece]], lengths: list[int], store: _EncodeCache,
+                 previous_gain_db: float | None) -> tuple[float, float]:
+    """The gain (dB) for the whole programme, and the loudness it masters to (LUFS).
+
+    Loudness is gated over the whole programme from each chapter's K-weighted energy
+    per 100 ms; an encoded chapter keeps its energies in the cache, so checking that
+    the previous gain still fits measures only the chapters that changed.
+    """
     ceiling = 10 ** (PEAK_CEILING_DBFS / 20)
     target = TARGET_LUFS + ENCODER_ALLOWANCE_LU
     if previous_gain_db is not None:
-        kept = _loudness(chapters, 10 ** (previous_gain_db / 20), ceiling)
+        hops = []
+        for pieces, length in zip(chapters, lengths, strict=True):
+            cached = store.hops(_chapter_key(pieces, previous_gain_db, length))
+            hops.append(cached if cached is not None
+                        else _chapter_hops(pieces, previous_gain_db, ceiling))
+        kept = gated_loudness(np.concatenate(hops), _HOP)
         if abs(kept - target) <= GAIN_TOLERANCE_LU:
             return previous_gain_db, kept
-    measured = _loudness(chapters, 1.0, None)
+    measured = _programme_loudness(chapters, 0.0, None)
     if not np.isfinite(measured):
         return 0.0, measured
     gain_db = target - measured
     # The limiter takes a little off the peaks, and so off the loudness: measure what it
     # leaves at this gain and make up the difference once.
-    limited = _loudness(chapters, 10 ** (gain_db / 20), ceiling)
+    limited = _programme_loudness(chapters, gain_db, ceiling)
     if np.isfinite(limited):
         gain_db += target - limited
     return round(gain_db, 4), target
 
 
-def _loudness(chapters: list[list[_Piece]], gain: float, ceiling: float | None) -> float:
+_HOP = round(SAMPLE_RATE * 0.1)
+
+
+def _chapter_hops(pieces: list[_Piece], gain_db: float, ceiling: float | None) -> np.ndarray:
     meter = StreamingMeter(SAMPLE_RATE)
-    for pieces in chapters:
-        for piece in pieces:
-            samples = _samples(piece) * gain
-            meter.feed(_limit(samples, ceiling) if ceiling is not None else samples)
-    return meter.integrated()
+    gain = 10 ** (gain_db / 20)
+    for piece in pieces:
+        samples = _samples(piece) * gain
+        meter.feed(_limit(samples, ceiling) if ceiling is not None else samples)
+    return meter.hops
+
+
+def _programme_loudness(chapters: list[list[_Piece]], gain_db: float, ceiling: float | None
+                        ) -> float:
+    hops = [_chapter_hops(pieces, gain_db, ceiling) for pieces in chapters]
+    return gated_loudness(np.concatenate(hops), _HOP)
 
 
 def _chapter_key(pieces: list[_Piece], gain_db: float, length: int) -> str:
@@ -215,70 +236,105 @@ def _chapter_key(pieces: list[_Piece], gain_db: float, length: int) -> str:
 
 
 class _EncodeCache:
-    """Encoded chapters by content key; an entry of the wrong length reads as missing."""
+    """Encoded chapters by content key.
+
+    Beside the MP3 and the AAC, a small JSON record is written last: their sizes, the
+    samples they decode to (checked frame by frame when they were made) and the
+    chapter's K-weighted energy per 100 ms. An entry without its record, or whose
+    files no longer have the recorded sizes, reads as missing.
+    """
 
     def __init__(self, root: Path):
         self.root = root / "chapters"
 
-    def paths(self, key: str) -> tuple[Path, Path]:
+    def paths(self, key: str) -> tuple[Path, Path, Path]:
         folder = self.root / key[:2]
-        return folder / f"{key}.mp3", folder / f"{key}.aac"
+        return folder / f"{key}.mp3", folder / f"{key}.aac", folder / f"{key}.json"
+
+    def _record(self, key: str) -> dict | None:
+        try:
+            record = json.loads(self.paths(key)[2].read_text(encoding="utf-8"))
+        except (OSError, ValueError):
+            return None
+        return record if isinstance(record, dict) else None
+
+    def hops(self, key: str) -> np.ndarray | None:
+        """The K-weighted energy per 100 ms of an encoded chapter, if it is cached."""
+        record = self._record(key)
+        return np.asarray(record["hops"], dtype=np.float64) if record else None
 
     def get(self, key: str, samples: int) -> ChapterAudio | None:
-        mp3, aac = self.paths(key)
+        mp3, aac, _ = self.paths(key)
+        record = self._record(key)
+        try:
+            intact = (record is not None and record.get("samples") == samples
+                      and mp3.stat().st_size == record.get("mp3_bytes")
+                      and aac.stat().st_size == record.get("aac_bytes"))
+        except OSError:
+            return None
+        return ChapterAudio(mp3, aac, samples) if intact else None
+
+    def put(self, key: str, mp3: Path, aac: Path, hops: np.ndarray, samples: int
+            ) -> ChapterAudio:
         try:
             mp3_samples = audio_frames(mp3.read_bytes())[1]
             aac_samples = adts_frames(aac.read_bytes()) * AAC_FRAME
-        except (OSError, EncodeError):
-            return None
+        except OSError as exc:
+            raise EncodeError(f"cannot read an encoded chapter ({exc.strerror})") from None
         if mp3_samples != samples or aac_samples != samples:
-            return None
-        return ChapterAudio(mp3, aac, samples)
-
-    def put(self, key: str, mp3: Path, aac: Path, samples: int) -> ChapterAudio:
-        final_mp3, final_aac = self.paths(key)
+            raise EncodeError(f"the encoders did not produce {samples} samples for a chapter; "
+                              "this ffmpeg build frames audio differently")
+        final_mp3, final_aac, final_record = self.paths(key)
+        record = {"samples": samples, "mp3_bytes": mp3.stat().st_size,
+                  "aac_bytes": aac.stat().st_size, "hops": hops.tolist()}
         try:
             final_mp3.parent.mkdir(parents=True, exist_ok=True)
             os.replace(aac, final_aac)
             os.replace(mp3, final_mp3)
+            staged = final_record.with_name(f".{final_record.name}.{os.getpid()}")
+            staged.write_text(json.dumps(record), encoding="utf-8")
+            os.replace(staged, final_record)
         except OSError as exc:
             raise OutputError(f"cannot write to the cache ({exc.strerror}); set "
                               "AUDIOGUIDE_CACHE to a writable folder",
                               path=final_mp3.parent) from None
-        audio = self.get(key, samples)
-        if audio is None:
-            raise EncodeError(f"the encoders did not produce {samples} samples for a chapter; "
-                              "this ffmpeg build frames audio differently")
-        return audio
+        return ChapterAudio(final_mp3, final_aac, samples)
 
 
 def _encode_chapter(pieces: list[_Piece], gain_db: float, length: int, work: Path,
                     index: int, store: _EncodeCache, key: str) -> ChapterAudio:
-    """Write the chapter's mastered PCM and encode it to MP3 and AAC, frame-exact."""
+    """Write the chapter's mastered PCM and encode it to MP3 and AAC (at once), frame-exact."""
     wav = work / f"{index + 1:04d}.wav"
     aac_pcm = (length - AAC_FRAME) // 2
     mp3_pcm = (length - MP3_FRAME) // 2
-    _write_pcm(pieces, gain_db, aac_pcm, wav)
+    hops = _write_pcm(pieces, gain_db, aac_pcm, wav)
     staging = Path(tempfile.mkdtemp(prefix=".encode-", dir=work))
     mp3, aac = staging / "chapter.mp3", staging / "chapter.aac"
-    source = ["-i", wav.absolute()]
-    ffmpeg([*source, "-map_metadata", "-1", "-af", f"atrim=end_sample={mp3_pcm}", *MP3_ARGS,
-            "-write_xing", "1", "-id3v2_version", "0", *QUIET, "-f", "mp3", mp3.absolute()],
-           [mp3], f"encode chapter {index + 1} to MP3")
-    ffmpeg([*source, "-map_metadata", "-1", *AAC_ARGS, *QUIET, "-f", "adts", aac.absolute()],
-           [aac], f"encode chapter {index + 1} to AAC")
-    audio = store.put(key, mp3, aac, length)
+    source = ["-i", wav.absolute(), "-map_metadata", "-1"]
+    commands = [
+        ([*source, "-af", f"atrim=end_sample={mp3_pcm}", *MP3_ARGS, "-write_xing", "1",
+          "-id3v2_version", "0", *QUIET, "-f", "mp3", mp3.absolute()], mp3, "MP3"),
+        ([*source, *AAC_ARGS, *QUIET, "-f", "adts", aac.absolute()], aac, "AAC"),
+    ]
+    with ThreadPoolExecutor(max_workers=2) as pool:
+        for future in [pool.submit(ffmpeg, args, [out], f"encode chapter {index + 1} to {name}")
+                       for args, out, name in commands]:
+            future.result()
+    audio = store.put(key, mp3, aac, hops, length)
     wav.unlink(missing_ok=True)
-    staging.rmdir()
+    shutil.rmtree(staging, ignore_errors=True)
     return audio
 
 
-def _write_pcm(pieces: list[_Piece], gain_db: float, total_frames: int, path: Path) -> None:
-    """The chapter's mastered PCM: gain, limiter, noise floor, room tone to `total_frames`."""
+def _write_pcm(pieces: list[_Piece], gain_db: float, total_frames: int, path: Path
+               ) -> np.ndarray:
+    """Write the chapter's mastered PCM (gain, limiter, noise floor, room tone to
+    `total_frames`) and return its K-weighted energy per 100 ms."""
     gain = 10 ** (gain_db / 20)
     ceiling = 10 ** (PEAK_CEILING_DBFS / 20)
     noise = _noise(pieces)
     noise_level = 10 ** (NOISE_FLOOR_DBFS / 20)
+    meter = StreamingMeter(SAMPLE_RATE)
     written = 0
     with wave.open(str(path), "wb") as out:
         out.setnchannels(1)
@@ -287,11 +343,13 @@ def _write_pcm(pieces: list[_Piece], gain_db: float, total_frames: int, path: Pa
         padding = _Piece(max(0, total_frames - sum(p.frames for p in pieces)))
         for piece in [*pieces, padding]:
             samples = _limit(_samples(piece) * gain, ceiling)
+            meter.feed(samples)
             samples += (noise.standard_normal(len(samples)) * noise_level).astype(np.float32)
             out.writeframes(_to_pcm16(samples))
             written += len(samples)
     if written != total_frames:
         raise EncodeError(f"chapter audio came out {written} frames long, not {total_frames}")
+    return meter.hops
 
 
 def _samples(piece: _Piece) -> np.ndarray:
@@ -310,6 +368,8 @@ def read_clip(clip: Clip) -> np.ndarray:
                           path=clip.path) from None
     samples = np.frombuffer(raw, dtype="<i2").astype(np.float32) / 32768.0
     if clip.sample_rate != SAMPLE_RATE:
+        from scipy.signal import resample_poly  # only engines that speak at another rate
+
         samples = resample_poly(samples, SAMPLE_RATE, clip.sample_rate).astype(np.float32)
     return samples
 
@@ -327,9 +387,30 @@ def _limit(samples: np.ndarray, ceiling: float) -> np.ndarray:
         return samples.astype(np.float32)
     width = max(1, round(SAMPLE_RATE * LIMITER_WINDOW_MS / 1000))
     need = np.minimum(1.0, ceiling / np.maximum(peak, 1e-9))
-    held = minimum_filter1d(need, size=2 * width + 1, mode="nearest")
-    smooth = uniform_filter1d(held, size=width | 1, mode="nearest")
+    held = sliding_min(need, 2 * width + 1)
+    smooth = moving_mean(held, width | 1)
     return (samples * np.minimum(smooth, need)).astype(np.float32)
+
+
+def sliding_min(values: np.ndarray, size: int) -> np.ndarray:
+    """The minimum over a centred window of odd `size`, edges extended (van Herk/Gil-Werman)."""
+    half = size // 2
+    padded = np.pad(values, half, mode="edge")
+    blocks = -(-len(padded) // size)
+    grid = np.full(blocks * size, np.inf)
+    grid[:len(padded)] = padded
+    rows = grid.reshape(blocks, size)
+    prefix = np.minimum.accumulate(rows, axis=1).ravel()
+    suffix = np.minimum.accumulate(rows[:, ::-1], axis=1)[:, ::-1].ravel()
+    n = len(values)
+    return np.minimum(suffix[:n], prefix[size - 1:size - 1 + n])
+
+
+def moving_mean(values: np.ndarray, size: int) -> np.ndarray:
+    """The mean over a centred window of odd `size`, edges extended."""
+    padded = np.pad(values.astype(np.float64), size // 2, mode="edge")
+    sums = np.concatenate(([0.0], np.cumsum(padded)))
+    return (sums[size:] - sums[:-size]) / size
 
 
 def _noise(pieces: list[_Piece]) -> np.random.Generator:

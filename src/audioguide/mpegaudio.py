@@ -62,6 +62,14 @@ def is_info_frame(frame: bytes) -> bool:
     return b"Xing" in frame[:48] or b"Info" in frame[:48]
 
 
+def without_info_frame(data: bytes) -> bytes:
+    """An MP3 stream from its first audio frame on: tags and the Info frame left out."""
+    offset, length, _ = next(frames(data), (skip_id3v2(data), 0, 0))
+    if length and is_info_frame(data[offset:offset + length]):
+        offset += length
+    return data[offset:]
+
+
 def audio_frames(data: bytes) -> tuple[bytes, int]:
     """The frames of an MP3 without tags or Info frame, and the samples they decode to."""
     parts = []

@@ -30,7 +30,7 @@ def write(edition: Edition) -> list[Path]:
     draw.text((120, y + 110), script.author, font=small_font, fill=INK)
     draw.text((120, SIZE - 200), "Audio edition", font=small_font, fill=ACCENT)
     path = edition.cover
-    image.save(path, format="PNG", optimize=True)
+    image.save(path, format="PNG")
     return [path]
 
 
