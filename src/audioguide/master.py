@@ -20,6 +20,7 @@ import json
 import os
 import shutil
 import tempfile
+import threading
 import wave
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
@@ -132,17 +133,20 @@ def master(script: Script, clips: dict[str, Clip], work: Path, cache: Path, jobs
     chapters = plan(script, clips)
     store = _EncodeCache(cache)
     lengths = [encoded_length(sum(p.frames for p in pieces)) for pieces in chapters]
-    gain_db, mastered_lufs = _choose_gain(chapters, lengths, store, previous_gain_db)
+    gain_db, mastered_lufs = _choose_gain(chapters, lengths, store, previous_gain_db, jobs)
     keys = [_chapter_key(pieces, gain_db, length) for pieces, length in zip(
         chapters, lengths, strict=True)]
     encoded: list[int] = []
     finished: list[int] = []
+    # At most `jobs` encoders at once, whichever chapters they belong to: a chapter's MP3
+    # and AAC run side by side when they are all there is to do (an edit).
+    slots = threading.BoundedSemaphore(max(1, jobs))
 
     def produce(index: int) -> ChapterAudio:
         audio = store.get(keys[index], lengths[index])
         if audio is None:
             audio = _encode_chapter(chapters[index], gain_db, lengths[index], work, index,
-                                    store, keys[index])
+                                    store, keys[index], slots)
             encoded.append(index)
         finished.append(index)
         if progress:
@@ -180,7 +184,7 @@ def _timeline(script: Script, chapters: list[list[_Piece]], lengths: list[int]) 
 
 
 def _choose_gain(chapters: list[list[_Piece]], lengths: list[int], store: _EncodeCache,
-                 previous_gain_db: float | None) -> tuple[float, float]:
+                 previous_gain_db: float | None, jobs: int) -> tuple[float, float]:
     """The gain (dB) for the whole programme, and the loudness it masters to (LUFS).
 
     Loudness is gated over the whole programme from each chapter's K-weighted energy
@@ -190,21 +194,24 @@ def _choose_gain(chapters: list[list[_Piece]], lengths: list[int], store: _Encod
     ceiling = 10 ** (PEAK_CEILING_DBFS / 20)
     target = TARGET_LUFS + ENCODER_ALLOWANCE_LU
     if previous_gain_db is not None:
-        hops = []
-        for pieces, length in zip(chapters, lengths, strict=True):
-            cached = store.hops(_chapter_key(pieces, previous_gain_db, length))
-            hops.append(cached if cached is not None
-                        else _chapter_hops(pieces, previous_gain_db, ceiling))
+        def hops_at_previous_gain(index: int) -> np.ndarray:
+            pieces = chapters[index]
+            cached = store.hops(_chapter_key(pieces, previous_gain_db, lengths[index]))
+            return cached if cached is not None else _chapter_hops(pieces, previous_gain_db,
+                                                                    ceiling)
+
+        with ThreadPoolExecutor(max_workers=max(1, jobs)) as pool:
+            hops = list(pool.map(hops_at_previous_gain, range(len(chapters))))
         kept = gated_loudness(np.concatenate(hops), _HOP)
         if abs(kept - target) <= GAIN_TOLERANCE_LU:
             return previous_gain_db, kept
-    measured = _programme_loudness(chapters, 0.0, None)
+    measured = _programme_loudness(chapters, 0.0, None, jobs)
     if not np.isfinite(measured):
         return 0.0, measured
     gain_db = target - measured
     # The limiter takes a little off the peaks, and so off the loudness: measure what it
     # leaves at this gain and make up the difference once.
-    limited = _programme_loudness(chapters, gain_db, ceiling)
+    limited = _programme_loudness(chapters, gain_db, ceiling, jobs)
     if np.isfinite(limited):
         gain_db += target - limited
     return round(gain_db, 4), target
@@ -222,9 +229,11 @@ def _chapter_hops(pieces: list[_Piece], gain_db: float, ceiling: float | None) -
     return meter.hops
 
 
-def _programme_loudness(chapters: list[list[_Piece]], gain_db: float, ceiling: float | None
-                        ) -> float:
-    hops = [_chapter_hops(pieces, gain_db, ceiling) for pieces in chapters]
+def _programme_loudness(chapters: list[list[_Piece]], gain_db: float, ceiling: float | None,
+                        jobs: int) -> float:
+    # numpy's FFTs let go of the interpreter, so chapters are measured side by side.
+    with ThreadPoolExecutor(max_workers=max(1, jobs)) as pool:
+        hops = list(pool.map(lambda pieces: _chapter_hops(pieces, gain_db, ceiling), chapters))
     return gated_loudness(np.concatenate(hops), _HOP)
 
 
@@ -302,7 +311,8 @@ class _EncodeCache:
 
 
 def _encode_chapter(pieces: list[_Piece], gain_db: float, length: int, work: Path,
-                    index: int, store: _EncodeCache, key: str) -> ChapterAudio:
+                    index: int, store: _EncodeCache, key: str,
+                    slots: threading.BoundedSemaphore) -> ChapterAudio:
     """Write the chapter's mastered PCM and encode it to MP3 and AAC (at once), frame-exact."""
     wav = work / f"{index + 1:04d}.wav"
     aac_pcm = (length - AAC_FRAME) // 2
@@ -316,9 +326,13 @@ def _encode_chapter(pieces: list[_Piece], gain_db: float, length: int, work: Pat
           "-id3v2_version", "0", *QUIET, "-f", "mp3", mp3.absolute()], mp3, "MP3"),
         ([*source, *AAC_ARGS, *QUIET, "-f", "adts", aac.absolute()], aac, "AAC"),
     ]
+
+    def run(args: list[str | Path], out: Path, name: str) -> None:
+        with slots:
+            ffmpeg(args, [out], f"encode chapter {index + 1} to {name}")
+
     with ThreadPoolExecutor(max_workers=2) as pool:
-        for future in [pool.submit(ffmpeg, args, [out], f"encode chapter {index + 1} to {name}")
-                       for args, out, name in commands]:
+        for future in [pool.submit(run, *command) for command in commands]:
             future.result()
     audio = store.put(key, mp3, aac, hops, length)
     wav.unlink(missing_ok=True)
