@@ -1,16 +1,19 @@
-"""Assembly, mastering and encoding: clips and pauses into one encoded audio per chapter.
+"""Assembly, mastering and encoding: clips and pauses into encoded audio, piece by piece.
 
 Everything streams one sentence at a time, so memory does not grow with the length
 of the book. The loudness of the whole programme is measured (BS.1770) and one gain
-is applied to all of it; peaks are limited and a faint noise floor added. Each
-chapter is then encoded once to MP3 and to AAC and kept in the cache under a hash of
-what went into it, so a re-render re-encodes only the chapters that changed, and the
-whole-book files are joined from these encodes frame by frame.
+is applied to all of it; peaks are limited and a faint noise floor added.
 
-Frame-exact lengths make that joining exact. Each chapter's PCM is padded with room
-tone so that, after the encoder's one extra frame, both encodes decode to the same
-whole number of samples (a multiple of both frame sizes). Chapter k then starts in
-either book at the sum of the lengths before it, and ends where the next one starts.
+Each chapter is cut, at paragraph pauses, into segments of about half a minute;
+each segment is encoded once to MP3 and to AAC and kept in the cache under a hash
+of what went into it. Chapter files and whole-book files are joined from these
+encodes frame by frame, so a re-render encodes only the segments that changed.
+
+Frame-exact lengths make the joining exact. A segment's PCM is padded with room
+tone, or its closing pause shortened by at most a tenth of a second, so that after
+the encoder's one extra frame both encodes decode to the same whole number of
+samples (a multiple of both frame sizes). Every segment, and so every chapter,
+then starts in the joined files at the sum of the lengths before it.
 """
 
 from __future__ import annotations
@@ -32,7 +35,7 @@ import numpy as np
 from .errors import EncodeError, EngineError, OutputError
 from .loudness import StreamingMeter, gated_loudness
 from .model import ChapterAudio, ChapterTiming, Clip, Script, SentenceTiming, Timeline
-from .mpegaudio import adts_frames, audio_frames
+from .mpegaudio import adts_frames, audio_frames, without_info_frame
 from .tools import ffmpeg
 
 SAMPLE_RATE = 22050
@@ -55,7 +58,9 @@ AAC_BITRATE = "64k"
 # samples in (576 encoder + 529 decoder delay), AAC's after one 1024-sample frame.
 MP3_FRAME, AAC_FRAME = 1152, 1024
 MP3_DELAY = 1105
-CHAPTER_QUANTUM = 9216  # the least common multiple of the two frame sizes
+QUANTUM = 9216  # the least common multiple of the two frame sizes
+SEGMENT_SECONDS = 30.0  # a segment closes at the first paragraph pause after this much
+MIN_SEGMENT_SECONDS = 10.0  # ...unless less than this would be left for the chapter
 
 ENCODE_VERSION = "1"
 MP3_ARGS = ["-ar", str(OUTPUT_RATE), "-ac", "1", "-c:a", "libmp3lame", "-b:a", MP3_BITRATE]
@@ -87,6 +92,7 @@ class _Piece:
     clip: Clip | None = None
     sentence_id: str = ""
     text: str = ""
+    cut: bool = False  # a pause after which a segment may end
 
 
 def plan(script: Script, clips: dict[str, Clip]) -> list[list[_Piece]]:
@@ -100,14 +106,16 @@ def plan(script: Script, clips: dict[str, Clip]) -> list[list[_Piece]]:
         head_ms = pauses.lead_in_ms if index == 0 else pauses.chapter_ms // 2
         next_head_ms = 0 if last else pauses.chapter_ms // 2
         pieces = [_Piece(_frames(head_ms))]
-        for i, sentence in enumerate(chapter.sentences):
+        sentences = chapter.sentences
+        for i, sentence in enumerate(sentences):
             clip = clips[sentence.id]
             pieces.append(_Piece(clip.frames, clip, sentence.id, sentence.text))
             pause_ms = sentence.pause_after_ms
-            if i == len(chapter.sentences) - 1:
+            if i == len(sentences) - 1:
                 pause_ms = max(0, pause_ms - next_head_ms) + (pauses.tail_ms if last else 0)
+            block_ends = i + 1 < len(sentences) and sentences[i + 1].block != sentence.block
             if pause_ms:
-                pieces.append(_Piece(_frames(pause_ms)))
+                pieces.append(_Piece(_frames(pause_ms), cut=block_ends and pause_ms >= 300))
         chapters.append(pieces)
     return chapters
 
@@ -120,107 +128,161 @@ def _ms(samples: int, rate: int = OUTPUT_RATE) -> int:
     return round(samples * 1000 / rate)
 
 
-def encoded_length(pcm_frames: int) -> int:
-    """The chapter's length in the books (44.1 kHz samples) for this much 22.05 kHz PCM."""
-    needed = 2 * pcm_frames + MP3_FRAME
-    return -(-needed // CHAPTER_QUANTUM) * CHAPTER_QUANTUM
+@dataclass(frozen=True)
+class _Segment:
+    """A run of a chapter's pieces encoded as one unit, and its length once encoded."""
+
+    chapter: int
+    pieces: tuple[_Piece, ...]
+    samples: int  # 44.1 kHz samples both encodes decode to
+
+    @property
+    def pcm_frames(self) -> int:
+        """The 22.05 kHz PCM written for the AAC encode (the MP3's is one frame shorter)."""
+        return (self.samples - AAC_FRAME) // 2
+
+
+def segments(chapter: int, pieces: list[_Piece]) -> list[_Segment]:
+    """Cut a chapter at paragraph pauses into segments of about SEGMENT_SECONDS."""
+    runs: list[list[_Piece]] = [[]]
+    frames = 0
+    remaining = sum(p.frames for p in pieces)
+    for piece in pieces:
+        runs[-1].append(piece)
+        frames += piece.frames
+        remaining -= piece.frames
+        if (piece.cut and frames >= SEGMENT_SECONDS * SAMPLE_RATE
+                and remaining >= MIN_SEGMENT_SECONDS * SAMPLE_RATE):
+            runs.append([])
+            frames = 0
+    return [_Segment(chapter, tuple(run), _encoded_samples(run)) for run in runs if run]
+
+
+def _encoded_samples(pieces: list[_Piece]) -> int:
+    """A whole number of quanta; rounded down only into a closing pause that can spare it."""
+    needed = 2 * sum(p.frames for p in pieces) + MP3_FRAME
+    up = -(-needed // QUANTUM) * QUANTUM
+    down = up - QUANTUM
+    spare = 2 * pieces[-1].frames - 2 * _frames(300) if pieces[-1].clip is None else 0
+    if down > 0 and needed - down <= min(QUANTUM // 2, spare):
+        return down
+    return up
 
 
 def master(script: Script, clips: dict[str, Clip], work: Path, cache: Path, jobs: int = 1,
            progress: Progress | None = None, previous_gain_db: float | None = None
            ) -> Mastered:
-    """Master and encode every chapter (reusing cached encodes) and time the book."""
+    """Master and encode every segment (reusing cached encodes), join the chapters, and
+    time the book."""
     chapters = plan(script, clips)
+    units = [segment for index, pieces in enumerate(chapters)
+             for segment in segments(index, pieces)]
     store = _EncodeCache(cache)
-    lengths = [encoded_length(sum(p.frames for p in pieces)) for pieces in chapters]
-    gain_db, mastered_lufs = _choose_gain(chapters, lengths, store, previous_gain_db, jobs)
-    keys = [_chapter_key(pieces, gain_db, length) for pieces, length in zip(
-        chapters, lengths, strict=True)]
-    encoded: list[int] = []
+    gain_db, mastered_lufs = _choose_gain(units, store, previous_gain_db, jobs)
+    keys = [_segment_key(unit, gain_db) for unit in units]
+    encoded: set[int] = set()
     finished: list[int] = []
-    # At most `jobs` encoders at once, whichever chapters they belong to: a chapter's MP3
+    # At most `jobs` encoders at once, whichever segments they belong to: a segment's MP3
     # and AAC run side by side when they are all there is to do (an edit).
     slots = threading.BoundedSemaphore(max(1, jobs))
 
-    def produce(index: int) -> ChapterAudio:
-        audio = store.get(keys[index], lengths[index])
-        if audio is None:
-            audio = _encode_chapter(chapters[index], gain_db, lengths[index], work, index,
-                                    store, keys[index], slots)
-            encoded.append(index)
+    def produce(index: int) -> tuple[Path, Path]:
+        unit = units[index]
+        paths = store.get(keys[index], unit.samples)
+        if paths is None:
+            paths = _encode_segment(unit, gain_db, work, index, store, keys[index], slots)
+            encoded.add(unit.chapter)
         finished.append(index)
         if progress:
-            progress("encode", len(finished), len(chapters))
-        return audio
+            progress("encode", len(finished), len(units))
+        return paths
 
-    # Longest first, so that the last chapter to finish is a short one.
-    order = sorted(range(len(chapters)), key=lambda i: -lengths[i])
+    # Longest first, so that the last to finish is a short one.
+    order = sorted(range(len(units)), key=lambda i: -units[i].samples)
     with ThreadPoolExecutor(max_workers=max(1, jobs)) as pool:
         done = dict(zip(order, pool.map(produce, order), strict=True))
-    audio = tuple(done[i] for i in range(len(chapters)))
-    return Mastered(audio, _timeline(script, chapters, lengths), mastered_lufs, gain_db,
+    audio = tuple(_join_chapter(index, [(done[i], units[i]) for i in range(len(units))
+                                        if units[i].chapter == index], work)
+                  for index in range(len(chapters)))
+    return Mastered(audio, _timeline(script, units), mastered_lufs, gain_db,
                     encoded=len(encoded))
 
 
-def _timeline(script: Script, chapters: list[list[_Piece]], lengths: list[int]) -> Timeline:
+def _join_chapter(index: int, parts: list[tuple[tuple[Path, Path], _Segment]], work: Path
+                  ) -> ChapterAudio:
+    """A chapter's MP3 and AAC, joined from its segments' encodes frame by frame."""
+    mp3, aac = work / f"{index + 1:04d}.mp3", work / f"{index + 1:04d}.aac"
+    with mp3.open("wb") as mp3_out, aac.open("wb") as aac_out:
+        for (mp3_part, aac_part), _ in parts:
+            mp3_out.write(without_info_frame(mp3_part.read_bytes()))
+            aac_out.write(aac_part.read_bytes())
+    return ChapterAudio(mp3, aac, sum(unit.samples for _, unit in parts))
+
+
+def _timeline(script: Script, units: list[_Segment]) -> Timeline:
     timings = []
-    start = 0
-    for chapter, pieces, length in zip(script.chapters, chapters, lengths, strict=True):
+    position = 0  # 44.1 kHz samples from the start of the book
+    for number, chapter in enumerate(script.chapters):
+        start = position
         sentences = []
-        position = 0  # in 22.05 kHz frames from the start of the chapter's PCM
-        for piece in pieces:
-            if piece.clip is not None:
-                begin, end = position, position + piece.frames
-                sentences.append(SentenceTiming(
-                    piece.sentence_id, piece.text,
-                    _ms(start + MP3_DELAY + 2 * begin), _ms(start + MP3_DELAY + 2 * end),
-                    _ms(begin, SAMPLE_RATE), _ms(end, SAMPLE_RATE)))
-            position += piece.frames
-        timings.append(ChapterTiming(chapter.number, chapter.title, chapter.slug,
-                                     _ms(start), _ms(start + length), _ms(length - MP3_FRAME),
-                                     tuple(sentences)))
-        start += length
+        for unit in (u for u in units if u.chapter == number):
+            # In the joined files a segment's sound starts after the MP3 encoder's delay
+            # (the AAC's is 1024 samples, within a millisecond of it).
+            at = position + MP3_DELAY
+            for piece in unit.pieces:
+                if piece.clip is not None:
+                    begin, end = at, at + 2 * piece.frames
+                    sentences.append(SentenceTiming(
+                        piece.sentence_id, piece.text, _ms(begin), _ms(end),
+                        _ms(begin - start), _ms(end - start)))
+                at += 2 * piece.frames
+            position += unit.samples
+        timings.append(ChapterTiming(chapter.number, chapter.title, chapter.slug, _ms(start),
+                                     _ms(position), _ms(position - start), tuple(sentences)))
     return Timeline(tuple(timings))
 
 
-def _choose_gain(chapters: list[list[_Piece]], lengths: list[int], store: _EncodeCache,
-                 previous_gain_db: float | None, jobs: int) -> tuple[float, float]:
+def _choose_gain(units: list[_Segment], store: _EncodeCache, previous_gain_db: float | None,
+                 jobs: int) -> tuple[float, float]:
     """The gain (dB) for the whole programme, and the loudness it masters to (LUFS).
 
-    Loudness is gated over the whole programme from each chapter's K-weighted energy
-    per 100 ms; an encoded chapter keeps its energies in the cache, so checking that
-    the previous gain still fits measures only the chapters that changed.
+    Loudness is gated over the whole programme from each segment's K-weighted energy
+    per 100 ms; an encoded segment keeps its energies in the cache, so checking that
+    the previous gain still fits measures only the segments that changed.
     """
     ceiling = 10 ** (PEAK_CEILING_DBFS / 20)
     target = TARGET_LUFS + ENCODER_ALLOWANCE_LU
     if previous_gain_db is not None:
-        def hops_at_previous_gain(index: int) -> np.ndarray:
-            pieces = chapters[index]
-            cached = store.hops(_chapter_key(pieces, previous_gain_db, lengths[index]))
-            return cached if cached is not None else _chapter_hops(pieces, previous_gain_db,
-                                                                    ceiling)
+        def hops_at_previous_gain(unit: _Segment) -> np.ndarray:
+            cached = store.hops(_segment_key(unit, previous_gain_db))
+            return cached if cached is not None else _hops(unit.pieces, previous_gain_db,
+                                                           ceiling)
 
-        with ThreadPoolExecutor(max_workers=max(1, jobs)) as pool:
-            hops = list(pool.map(hops_at_previous_gain, range(len(chapters))))
-        kept = gated_loudness(np.concatenate(hops), _HOP)
+        kept = _gated(units, hops_at_previous_gain, jobs)
         if abs(kept - target) <= GAIN_TOLERANCE_LU:
             return previous_gain_db, kept
-    measured = _programme_loudness(chapters, 0.0, None, jobs)
+    measured = _gated(units, lambda unit: _hops(unit.pieces, 0.0, None), jobs)
     if not np.isfinite(measured):
         return 0.0, measured
     gain_db = target - measured
     # The limiter takes a little off the peaks, and so off the loudness: measure what it
     # leaves at this gain and make up the difference once.
-    limited = _programme_loudness(chapters, gain_db, ceiling, jobs)
+    limited = _gated(units, lambda unit: _hops(unit.pieces, gain_db, ceiling), jobs)
     if np.isfinite(limited):
         gain_db += target - limited
     return round(gain_db, 4), target
 
 
+def _gated(units: list[_Segment], hops: Callable[[_Segment], np.ndarray], jobs: int) -> float:
+    # numpy's FFTs let go of the interpreter, so segments are measured side by side.
+    with ThreadPoolExecutor(max_workers=max(1, jobs)) as pool:
+        return gated_loudness(np.concatenate(list(pool.map(hops, units))), _HOP)
+
+
 _HOP = round(SAMPLE_RATE * 0.1)
 
 
-def _chapter_hops(pieces: list[_Piece], gain_db: float, ceiling: float | None) -> np.ndarray:
+def _hops(pieces: tuple[_Piece, ...], gain_db: float, ceiling: float | None) -> np.ndarray:
     meter = StreamingMeter(SAMPLE_RATE)
     gain = 10 ** (gain_db / 20)
     for piece in pieces:
@@ -229,23 +291,15 @@ def _chapter_hops(pieces: list[_Piece], gain_db: float, ceiling: float | None) -
     return meter.hops
 
 
-def _programme_loudness(chapters: list[list[_Piece]], gain_db: float, ceiling: float | None,
-                        jobs: int) -> float:
-    # numpy's FFTs let go of the interpreter, so chapters are measured side by side.
-    with ThreadPoolExecutor(max_workers=max(1, jobs)) as pool:
-        hops = list(pool.map(lambda pieces: _chapter_hops(pieces, gain_db, ceiling), chapters))
-    return gated_loudness(np.concatenate(hops), _HOP)
-
-
-def _chapter_key(pieces: list[_Piece], gain_db: float, length: int) -> str:
-    content = [p.clip.key if p.clip else p.frames for p in pieces]
+def _segment_key(unit: _Segment, gain_db: float) -> str:
+    content = [p.clip.key if p.clip else p.frames for p in unit.pieces]
     settings = [ENCODE_VERSION, MP3_ARGS, AAC_ARGS, QUIET, NOISE_FLOOR_DBFS, PEAK_CEILING_DBFS,
-                LIMITER_WINDOW_MS, gain_db, length]
+                LIMITER_WINDOW_MS, gain_db, unit.samples]
     return hashlib.sha256(json.dumps([settings, content]).encode()).hexdigest()
 
 
 class _EncodeCache:
-    """Encoded chapters by content key.
+    """Encoded segments by content key.
 
     Beside the MP3 and the AAC, a small JSON record is written last: their sizes, the
     samples they decode to (checked frame by frame when they were made) and the
@@ -268,11 +322,11 @@ class _EncodeCache:
         return record if isinstance(record, dict) else None
 
     def hops(self, key: str) -> np.ndarray | None:
-        """The K-weighted energy per 100 ms of an encoded chapter, if it is cached."""
+        """The K-weighted energy per 100 ms of an encoded segment, if it is cached."""
         record = self._record(key)
         return np.asarray(record["hops"], dtype=np.float64) if record else None
 
-    def get(self, key: str, samples: int) -> ChapterAudio | None:
+    def get(self, key: str, samples: int) -> tuple[Path, Path] | None:
         mp3, aac, _ = self.paths(key)
         record = self._record(key)
         try:
@@ -281,17 +335,17 @@ class _EncodeCache:
                       and aac.stat().st_size == record.get("aac_bytes"))
         except OSError:
             return None
-        return ChapterAudio(mp3, aac, samples) if intact else None
+        return (mp3, aac) if intact else None
 
     def put(self, key: str, mp3: Path, aac: Path, hops: np.ndarray, samples: int
-            ) -> ChapterAudio:
+            ) -> tuple[Path, Path]:
         try:
             mp3_samples = audio_frames(mp3.read_bytes())[1]
             aac_samples = adts_frames(aac.read_bytes()) * AAC_FRAME
         except OSError as exc:
             raise EncodeError(f"cannot read an encoded chapter ({exc.strerror})") from None
         if mp3_samples != samples or aac_samples != samples:
-            raise EncodeError(f"the encoders did not produce {samples} samples for a chapter; "
+            raise EncodeError(f"the encoders did not produce {samples} samples for a segment; "
                               "this ffmpeg build frames audio differently")
         final_mp3, final_aac, final_record = self.paths(key)
         record = {"samples": samples, "mp3_bytes": mp3.stat().st_size,
@@ -307,42 +361,41 @@ class _EncodeCache:
             raise OutputError(f"cannot write to the cache ({exc.strerror}); set "
                               "AUDIOGUIDE_CACHE to a writable folder",
                               path=final_mp3.parent) from None
-        return ChapterAudio(final_mp3, final_aac, samples)
+        return final_mp3, final_aac
 
 
-def _encode_chapter(pieces: list[_Piece], gain_db: float, length: int, work: Path,
-                    index: int, store: _EncodeCache, key: str,
-                    slots: threading.BoundedSemaphore) -> ChapterAudio:
-    """Write the chapter's mastered PCM and encode it to MP3 and AAC (at once), frame-exact."""
-    wav = work / f"{index + 1:04d}.wav"
-    aac_pcm = (length - AAC_FRAME) // 2
-    mp3_pcm = (length - MP3_FRAME) // 2
-    hops = _write_pcm(pieces, gain_db, aac_pcm, wav)
+def _encode_segment(unit: _Segment, gain_db: float, work: Path, index: int,
+                    store: _EncodeCache, key: str, slots: threading.BoundedSemaphore
+                    ) -> tuple[Path, Path]:
+    """Write a segment's mastered PCM and encode it to MP3 and AAC, frame-exact."""
     staging = Path(tempfile.mkdtemp(prefix=".encode-", dir=work))
-    mp3, aac = staging / "chapter.mp3", staging / "chapter.aac"
+    wav, mp3, aac = staging / "segment.wav", staging / "segment.mp3", staging / "segment.aac"
+    hops = _write_pcm(unit.pieces, gain_db, unit.pcm_frames, wav)
+    mp3_pcm = (unit.samples - MP3_FRAME) // 2
     source = ["-i", wav.absolute(), "-map_metadata", "-1"]
     commands = [
-        ([*source, "-af", f"atrim=end_sample={mp3_pcm}", *MP3_ARGS, "-write_xing", "1",
+        ([*source, "-af", f"atrim=end_sample={mp3_pcm}", *MP3_ARGS, "-write_xing", "0",
           "-id3v2_version", "0", *QUIET, "-f", "mp3", mp3.absolute()], mp3, "MP3"),
         ([*source, *AAC_ARGS, *QUIET, "-f", "adts", aac.absolute()], aac, "AAC"),
     ]
+    what = f"encode chapter {unit.chapter + 1}"
 
     def run(args: list[str | Path], out: Path, name: str) -> None:
         with slots:
-            ffmpeg(args, [out], f"encode chapter {index + 1} to {name}")
+            ffmpeg(args, [out], f"{what} to {name}")
 
-    with ThreadPoolExecutor(max_workers=2) as pool:
-        for future in [pool.submit(run, *command) for command in commands]:
-            future.result()
-    audio = store.put(key, mp3, aac, hops, length)
-    wav.unlink(missing_ok=True)
-    shutil.rmtree(staging, ignore_errors=True)
-    return audio
+    try:
+        with ThreadPoolExecutor(max_workers=2) as pool:
+            for future in [pool.submit(run, *command) for command in commands]:
+                future.result()
+        return store.put(key, mp3, aac, hops, unit.samples)
+    finally:
+        shutil.rmtree(staging, ignore_errors=True)
 
 
-def _write_pcm(pieces: list[_Piece], gain_db: float, total_frames: int, path: Path
+def _write_pcm(pieces: tuple[_Piece, ...], gain_db: float, total_frames: int, path: Path
                ) -> np.ndarray:
-    """Write the chapter's mastered PCM (gain, limiter, noise floor, room tone to
+    """Write mastered PCM (gain, limiter, noise floor; the closing pause padded or cut to
     `total_frames`) and return its K-weighted energy per 100 ms."""
     gain = 10 ** (gain_db / 20)
     ceiling = 10 ** (PEAK_CEILING_DBFS / 20)
@@ -356,7 +409,7 @@ def _write_pcm(pieces: list[_Piece], gain_db: float, total_frames: int, path: Pa
         out.setframerate(SAMPLE_RATE)
         padding = _Piece(max(0, total_frames - sum(p.frames for p in pieces)))
         for piece in [*pieces, padding]:
-            samples = _limit(_samples(piece) * gain, ceiling)
+            samples = _limit(_samples(piece) * gain, ceiling)[:total_frames - written]
             meter.feed(samples)
             samples += (noise.standard_normal(len(samples)) * noise_level).astype(np.float32)
             out.writeframes(_to_pcm16(samples))
@@ -427,10 +480,10 @@ def moving_mean(values: np.ndarray, size: int) -> np.ndarray:
     return (sums[size:] - sums[:-size]) / size
 
 
-def _noise(pieces: list[_Piece]) -> np.random.Generator:
+def _noise(pieces: tuple[_Piece, ...]) -> np.random.Generator:
     """The source of a faint noise floor (silence that is not digital zero).
 
-    Seeded by the chapter's own content, so a chapter renders byte-identically
+    Seeded by the segment's own content, so a segment renders byte-identically
     whenever it has not changed.
     """
     content = ":".join(p.clip.key if p.clip else str(p.frames) for p in pieces)
