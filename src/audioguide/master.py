@@ -4,7 +4,7 @@ Everything streams one sentence at a time, so memory does not grow with the leng
 of the book. The loudness of the whole programme is measured (BS.1770) and one gain
 is applied to all of it; peaks are limited and a faint noise floor added.
 
-Each chapter is cut, at paragraph pauses, into segments of about half a minute;
+Each chapter is cut, at paragraph pauses, into segments of about twenty seconds;
 each segment is encoded once to MP3 and to AAC and kept in the cache under a hash
 of what went into it. Chapter files and whole-book files are joined from these
 encodes frame by frame, so a re-render encodes only the segments that changed.
@@ -59,7 +59,7 @@ AAC_BITRATE = "64k"
 MP3_FRAME, AAC_FRAME = 1152, 1024
 MP3_DELAY = 1105
 QUANTUM = 9216  # the least common multiple of the two frame sizes
-SEGMENT_SECONDS = 30.0  # a segment closes at the first paragraph pause after this much
+SEGMENT_SECONDS = 20.0  # a segment closes at the first paragraph pause after this much
 MIN_SEGMENT_SECONDS = 10.0  # ...unless less than this would be left for the chapter
 
 ENCODE_VERSION = "1"

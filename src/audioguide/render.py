@@ -21,6 +21,7 @@ import sys
 import tempfile
 import time
 from collections.abc import Callable, Iterator
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -176,12 +177,26 @@ def render(script_path: Path, options: RenderOptions, progress: Progress | None 
 
 def _write_formats(edition: publish.Edition, formats: tuple[str, ...],
                    progress: Progress | None) -> list[Path]:
-    files: list[Path] = []
-    for number, name in enumerate(formats, start=1):
-        files += publish.writer(name)(edition)
+    """Write the formats: first what others read, then the independent ones side by side
+    (most of their time is spent in ffmpeg or on the disk), then what lists the others."""
+    written: dict[str, list[Path]] = {}
+    first = [name for name in formats if name in publish.WRITTEN_FIRST]
+    last = [name for name in formats if name in publish.WRITTEN_LAST
+            or name not in publish.BUILTIN]
+    middle = [name for name in formats if name not in first and name not in last]
+
+    def write(name: str) -> None:
+        written[name] = publish.writer(name)(edition)
         if progress:
-            progress(f"write {name}", number, len(formats))
-    return files
+            progress(f"write {name}", len(written), len(formats))
+
+    for name in first:
+        write(name)
+    with ThreadPoolExecutor(max_workers=max(2, edition.jobs)) as pool:
+        list(pool.map(write, middle))
+    for name in last:
+        write(name)
+    return [path for name in formats for path in written[name]]
 
 
 def _reports(folder: Path, content: dict) -> tuple[FileReport, ...]:

@@ -50,6 +50,10 @@ ALWAYS = ("cover",)
 # only when it writes (a render with nothing to do imports none of them). The cover
 # comes first (the books embed it); the page last (it lists every other file).
 BUILTIN = ("cover", "chapters", "mp3", "m4b", "captions", "podcast", "epub", "daisy", "page")
+# The cover is read by the books and the page; the page lists every other file. The
+# formats in between depend on none of each other and are written side by side.
+WRITTEN_FIRST = ("cover",)
+WRITTEN_LAST = ("page",)
 
 
 def register(name: str, writer: Writer) -> None:
