@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import os
 import time
+import wave
 from pathlib import Path
 
 from audioguide.engines import VoiceInfo, register
@@ -42,5 +43,19 @@ class CrashingEngine(HangingEngine):
         os._exit(139)
 
 
+class SilentEngine(HangingEngine):
+    """Writes a well-formed WAV file that holds no audio at all."""
+
+    def identity(self, voice: Voice) -> str:
+        return "silent 1"
+
+    def synthesize(self, text: str, voice: Voice, out: Path) -> None:
+        with wave.open(str(out), "wb") as wav:
+            wav.setnchannels(1)
+            wav.setsampwidth(2)
+            wav.setframerate(22050)
+
+
 register("hanging", HangingEngine)
+register("silent", SilentEngine)
 register("crashing", CrashingEngine)

@@ -15,14 +15,13 @@ import signal
 import subprocess
 import sys
 import time
-import wave
 from pathlib import Path
 
 import pytest
 
-from audioguide import engines, publish
+import faulty_engines  # noqa: F401  (registers the misbehaving engines)
+from audioguide import publish
 from audioguide.errors import EngineError, OutputError
-from audioguide.model import Voice
 from audioguide.publish import manifest as manifest_file
 from audioguide.render import RenderOptions, render
 from conftest import ARTICLE_SCRIPT, SMALL_SCRIPT, render_fake
@@ -193,38 +192,16 @@ def test_a_full_disk_is_reported_and_the_edition_kept(two_versions, monkeypatch)
     assert not list(output.glob(".small.staging-*"))
 
 
-class _EmptyEngine:
-    """An engine that writes a WAV with no audio in it."""
-
-    isolated = False
-
-    def check(self) -> None:
-        """Nothing to check."""
-
-    def identity(self, voice: Voice) -> str:
-        return "empty"
-
-    def synthesize(self, text: str, voice: Voice, out: Path) -> None:
-        with wave.open(str(out), "wb") as wav:
-            wav.setnchannels(1)
-            wav.setsampwidth(2)
-            wav.setframerate(22050)
-
-    def voices(self) -> list[engines.VoiceInfo]:
-        return []
-
-
 def test_an_engine_that_returns_silence_is_an_error_naming_the_sentence(tmp_path):
     """An engine writing empty audio fails after a retry, naming the script line."""
-    engines.register("empty-test", _EmptyEngine)
     script = tmp_path / "small.md"
     script.write_text(SMALL_SCRIPT, encoding="utf-8")
     with pytest.raises(EngineError) as caught:
-        render(script, RenderOptions(output=tmp_path / "audio", engine="empty-test",
-                                     cache=tmp_path / "cache"))
+        render(script, RenderOptions(output=tmp_path / "audio", engine="silent",
+                                     cache=tmp_path / "cache", jobs=1))
     message = caught.value.format()
     assert message.startswith(f"{script}:")
-    assert "could not synthesize 'Content note'" in message
+    assert "could not synthesize 'Content note': the engine wrote no usable audio" in message
     assert not (tmp_path / "audio" / "small").exists()
 
 

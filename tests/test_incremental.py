@@ -93,7 +93,8 @@ def test_an_edit_synthesizes_one_clip_and_encodes_one_chapter(article, tmp_path)
     after = json.loads((folder / "manifest.json").read_text(encoding="utf-8"))
     changed = [a["file"] for a, b in zip(after["chapters"], before["chapters"], strict=True)
                if after["files"][a["file"]] != before["files"][b["file"]]]
-    assert changed == ["chapters/04-what-an-expert-has-to-say-about-emotional-release-and-crying.mp3"]
+    assert changed == [
+        "chapters/04-what-an-expert-has-to-say-about-emotional-release-and-crying.mp3"]
     assert after["loudness"]["gain_db"] == before["loudness"]["gain_db"]
 
     cold = render_fake(edited, tmp_path / "cold", tmp_path / "cold-cache")

@@ -103,7 +103,7 @@ class ClipCache:
         clip = self.get(key)
         if clip is None:
             final.unlink(missing_ok=True)
-            raise EngineError("the engine wrote a damaged clip")
+            raise EngineError("the engine wrote no usable audio (an empty or damaged WAV file)")
         return clip
 
 

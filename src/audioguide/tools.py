@@ -13,6 +13,7 @@ import shutil
 import subprocess
 import threading
 from collections.abc import Sequence
+from functools import cache
 from pathlib import Path
 
 from .errors import EncodeError, MissingToolError
@@ -33,6 +34,18 @@ def ffmpeg(args: Sequence[str | Path], outputs: Sequence[Path], what: str) -> No
     command = [require("ffmpeg"), "-nostdin", "-hide_banner", "-loglevel", "error", "-y",
                *map(str, args)]
     _run(command, outputs, what)
+
+
+@cache
+def ffmpeg_version() -> str:
+    """ffmpeg's version string (recorded in the manifest), or '' when it cannot be run."""
+    try:
+        out = subprocess.run([require("ffmpeg"), "-version"], capture_output=True, text=True,
+                             timeout=20).stdout
+    except (OSError, subprocess.TimeoutExpired, MissingToolError):
+        return ""
+    words = out.split()
+    return words[2] if len(words) > 2 and words[:2] == ["ffmpeg", "version"] else ""
 
 
 def ffprobe_json(path: Path, *entries: str) -> dict:

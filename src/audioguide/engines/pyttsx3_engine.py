@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import contextlib
 import io
+import re
 import shutil
 import subprocess
 import sys
@@ -45,8 +46,9 @@ def espeak_version() -> str:
         out = subprocess.run([exe, "--version"], capture_output=True, text=True, timeout=20)
     except (OSError, subprocess.TimeoutExpired):
         return ""
-    words = out.stdout.split()
-    return words[words.index("speech:") + 1] if "speech:" in words else out.stdout.strip()[:40]
+    # "eSpeak NG text-to-speech: 1.51  Data at: ..."
+    found = re.search(r"text-to-speech:\s*(\S+)", out.stdout)
+    return found.group(1) if found else out.stdout.strip()[:40]
 
 
 def _pyttsx3_version() -> str:

@@ -11,6 +11,7 @@ import json
 from pathlib import Path
 from typing import Any
 
+from ..tools import ffmpeg_version
 from . import Edition, chapter_filename
 
 MANIFEST = "manifest.json"
@@ -40,6 +41,7 @@ def build(edition: Edition, input_key: str, engine_identity: str, loudness: dict
         "language": script.language,
         "narrator": edition.narrator,
         "engine": engine_identity,
+        "encoder": f"ffmpeg {ffmpeg_version()}",
         "formats": list(edition.formats),
         "loudness": loudness,
         "duration_ms": edition.timeline.duration_ms,
