@@ -2,8 +2,8 @@
 # Set-up and everyday commands for audioguide on Debian or Ubuntu.
 #
 #   ./dev.sh render [audioguide render options]   install what is missing, render script/ into audio/
-#   ./dev.sh test   [pytest options]              install what is missing, run the tests and the
-#                                                 freshness check of the committed edition
+#   ./dev.sh test   [pytest options]              install what is missing, run ruff, mypy, the
+#                                                 tests and the freshness check of the edition
 #   ./dev.sh bench  [benchmark options]           install what is missing, run the benchmark
 #
 # System packages are installed with apt-get (as root, or through sudo); Python packages go
@@ -78,6 +78,8 @@ case "$command" in
   test)
     install_packages "${TEST_PACKAGES[@]}"
     setup_python test
+    "$VENV/bin/ruff" check src tests bench || die "ruff found problems (above)"
+    "$VENV/bin/mypy" || die "mypy found problems (above)"
     status=0
     "$VENV/bin/python" -m pytest "$@" || status=$?
     [ "$status" = 5 ] && die "pytest collected no tests"

@@ -29,6 +29,7 @@ from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
@@ -314,7 +315,7 @@ class _EncodeCache:
         folder = self.root / key[:2]
         return folder / f"{key}.mp3", folder / f"{key}.aac", folder / f"{key}.json"
 
-    def _record(self, key: str) -> dict | None:
+    def _record(self, key: str) -> dict[str, Any] | None:
         try:
             record = json.loads(self.paths(key)[2].read_text(encoding="utf-8"))
         except (OSError, ValueError):
@@ -372,8 +373,8 @@ def _encode_segment(unit: _Segment, gain_db: float, work: Path, index: int,
     wav, mp3, aac = staging / "segment.wav", staging / "segment.mp3", staging / "segment.aac"
     hops = _write_pcm(unit.pieces, gain_db, unit.pcm_frames, wav)
     mp3_pcm = (unit.samples - MP3_FRAME) // 2
-    source = ["-i", wav.absolute(), "-map_metadata", "-1"]
-    commands = [
+    source: list[str | Path] = ["-i", wav.absolute(), "-map_metadata", "-1"]
+    commands: list[tuple[list[str | Path], Path, str]] = [
         ([*source, "-af", f"atrim=end_sample={mp3_pcm}", *MP3_ARGS, "-write_xing", "0",
           "-id3v2_version", "0", *QUIET, "-f", "mp3", mp3.absolute()], mp3, "MP3"),
         ([*source, *AAC_ARGS, *QUIET, "-f", "adts", aac.absolute()], aac, "AAC"),
@@ -386,7 +387,7 @@ def _encode_segment(unit: _Segment, gain_db: float, work: Path, index: int,
 
     try:
         with ThreadPoolExecutor(max_workers=2) as pool:
-            for future in [pool.submit(run, *command) for command in commands]:
+            for future in [pool.submit(run, args, out, name) for args, out, name in commands]:
                 future.result()
         return store.put(key, mp3, aac, hops, unit.samples)
     finally:
@@ -437,7 +438,8 @@ def read_clip(clip: Clip) -> np.ndarray:
     if clip.sample_rate != SAMPLE_RATE:
         from scipy.signal import resample_poly  # only engines that speak at another rate
 
-        samples = resample_poly(samples, SAMPLE_RATE, clip.sample_rate).astype(np.float32)
+        samples = np.asarray(resample_poly(samples, SAMPLE_RATE, clip.sample_rate),
+                             dtype=np.float32)
     return samples
 
 
@@ -456,7 +458,8 @@ def _limit(samples: np.ndarray, ceiling: float) -> np.ndarray:
     need = np.minimum(1.0, ceiling / np.maximum(peak, 1e-9))
     held = sliding_min(need, 2 * width + 1)
     smooth = moving_mean(held, width | 1)
-    return (samples * np.minimum(smooth, need)).astype(np.float32)
+    limited: np.ndarray = (samples * np.minimum(smooth, need)).astype(np.float32)
+    return limited
 
 
 def sliding_min(values: np.ndarray, size: int) -> np.ndarray:

@@ -72,7 +72,7 @@ def without_info_frame(data: bytes) -> bytes:
 
 def audio_frames(data: bytes) -> tuple[bytes, int]:
     """The frames of an MP3 without tags or Info frame, and the samples they decode to."""
-    parts = []
+    parts: list[bytes] = []
     total = 0
     for offset, length, samples in frames(data):
         frame = data[offset:offset + length]

@@ -24,6 +24,7 @@ from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 from . import engines, publish
 from .errors import OutputError, UsageError
@@ -199,7 +200,7 @@ def _write_formats(edition: publish.Edition, formats: tuple[str, ...],
     return [path for name in formats for path in written[name]]
 
 
-def _reports(folder: Path, content: dict) -> tuple[FileReport, ...]:
+def _reports(folder: Path, content: dict[str, Any]) -> tuple[FileReport, ...]:
     durations = {c["file"]: c["file_ms"] for c in content["chapters"]}
     for extension in ("mp3", "m4b"):
         durations[f"{folder.name}.{extension}"] = content["duration_ms"]

@@ -132,18 +132,18 @@ class _FrontMatter:
         self._lines: dict[str, int] = {}
         data = self._load(text)
         self._check_keys(data)
-        self.title = self._text(data, "title", required=True)
+        self.title = self._required(data, "title")
         if "author" in data and "byline" in data:
             raise ScriptError("give either author or byline, not both", path=path,
                               line=self.line("byline"))
         author_key = "byline" if "byline" in data else "author"
-        self.author = self._text(data, author_key, required=True, label="author (or byline)")
+        self.author = self._required(data, author_key, label="author (or byline)")
         self.source = self._source(data)
-        self.language = self._text(data, "language", required=True)
+        self.language = self._required(data, "language")
         if not _LANGUAGE.match(self.language):
             raise ScriptError(f"language {self.language!r} is not a BCP 47 tag such as en-US",
                               path=path, line=self.line("language"))
-        self.narrator = self._text(data, "narrator", required=True)
+        self.narrator = self._required(data, "narrator")
         self.description = self._text(data, "description") or ""
         self.slug = self._slug(data)
         self.content_note = self._text(data, "content_note")
@@ -208,6 +208,11 @@ class _FrontMatter:
                 known = ", ".join(sorted(KNOWN_KEYS))
                 raise self._error(str(key),
                                   f"unknown front matter key {key!r}; known keys: {known}")
+
+    def _required(self, data: dict[str, Any], key: str, label: str | None = None) -> str:
+        value = self._text(data, key, required=True, label=label)
+        assert value is not None  # _text raised otherwise
+        return value
 
     def _text(self, data: dict[str, Any], key: str, *, required: bool = False,
               label: str | None = None) -> str | None:

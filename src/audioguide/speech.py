@@ -20,7 +20,7 @@ import re
 import unicodedata
 from collections.abc import Callable, Mapping, Sequence
 
-import pysbd  # type: ignore[import-untyped]  # pysbd ships no type information
+import pysbd
 
 __all__ = [
     "MAX_UTTERANCE_CHARS",

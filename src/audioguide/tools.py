@@ -15,6 +15,7 @@ import threading
 from collections.abc import Sequence
 from functools import cache
 from pathlib import Path
+from typing import Any
 
 from .errors import EncodeError, MissingToolError
 
@@ -48,12 +49,13 @@ def ffmpeg_version() -> str:
     return words[2] if len(words) > 2 and words[:2] == ["ffmpeg", "version"] else ""
 
 
-def ffprobe_json(path: Path, *entries: str) -> dict:
+def ffprobe_json(path: Path, *entries: str) -> dict[str, Any]:
     """ffprobe's JSON description of `path` (format, streams, chapters as asked)."""
     command = [require("ffprobe"), "-v", "error", "-print_format", "json", *entries,
                str(path.absolute())]
     result = _run(command, (), f"read {path.name}")
-    return json.loads(result.stdout or "{}")
+    data: dict[str, Any] = json.loads(result.stdout or "{}")
+    return data
 
 
 def decode_duration_ms(path: Path) -> int:
@@ -84,7 +86,8 @@ def stop_all() -> None:
             process.kill()
 
 
-def _run(command: list[str], outputs: Sequence[Path], what: str) -> subprocess.CompletedProcess:
+def _run(command: list[str], outputs: Sequence[Path], what: str
+         ) -> subprocess.CompletedProcess[str]:
     try:
         process = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
                                    text=True, errors="replace")

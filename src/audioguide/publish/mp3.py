@@ -63,12 +63,13 @@ class _ChapterOrderedID3(ID3):
     """
 
     def _write(self, config: Any) -> bytearray:
-        others = ID3()
-        for frame in self.values():
+        this: Any = self  # mutagen is untyped
+        others: Any = ID3()
+        for frame in this.values():
             if frame.FrameID != "CHAP":
                 others.add(frame)
         data = bytearray(others._write(config))
-        for chapter in sorted(self.getall("CHAP"), key=lambda frame: frame.start_time):
+        for chapter in sorted(this.getall("CHAP"), key=lambda frame: frame.start_time):
             data += save_frame(chapter, config=config)
         return data
 
@@ -76,7 +77,7 @@ class _ChapterOrderedID3(ID3):
 def tag_mp3(edition: Edition, path: Path) -> None:
     """Write the book's ID3v2.3 tags, cover and chapter frames."""
     script = edition.script
-    tags = _ChapterOrderedID3()
+    tags: Any = _ChapterOrderedID3()  # type: ignore[no-untyped-call]
     tags.add(TIT2(encoding=3, text=script.title))
     tags.add(TPE1(encoding=3, text=script.author))
     tags.add(TPE2(encoding=3, text=script.author))
