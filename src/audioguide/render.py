@@ -156,6 +156,7 @@ def render(script_path: Path, options: RenderOptions, progress: Progress | None 
             previous = manifest_file.read_manifest(folder) or {}
             mastered = master(script, clips, work, options.cache, options.jobs, progress,
                               previous_gain_db=(previous.get("loudness") or {}).get("gain_db"))
+            _release_freed_memory()
             engine_identity = engines.create(voice.engine).identity(voice)
             edition = publish.Edition(
                 script=script, timeline=mastered.timeline, chapter_audio=mastered.chapters,
@@ -174,6 +175,17 @@ def render(script_path: Path, options: RenderOptions, progress: Progress | None 
                         loudness_lufs=mastered.mastered_lufs,
                         target_lufs=TARGET_LUFS,
                         encoded_chapters=mastered.encoded)
+
+
+def _release_freed_memory() -> None:
+    """Give the memory the mastering threads freed back to the system.
+
+    glibc keeps what each thread's arena freed; the encoders and writers that run next
+    would otherwise add to it, not reuse it.
+    """
+    if sys.platform.startswith("linux"):
+        with contextlib.suppress(OSError, AttributeError):
+            ctypes.CDLL("libc.so.6").malloc_trim(0)
 
 
 def _write_formats(edition: publish.Edition, formats: tuple[str, ...],
