@@ -8,7 +8,9 @@ import textwrap
 from pathlib import Path
 
 import pytest
+from click.testing import CliRunner, Result
 
+from audioguide.cli import main
 from audioguide.render import RenderOptions, render
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -86,6 +88,17 @@ def copy_edition(tmp_path: Path):
         shutil.copytree(folder, target)
         return target
     return copy
+
+
+def cli_render_only(tmp_path: Path, fmt: str) -> tuple[Result, Path]:
+    """Render the small script through the CLI with only `fmt`: (click result, edition)."""
+    script = tmp_path / "small.md"
+    script.write_text(SMALL_SCRIPT, encoding="utf-8")
+    result = CliRunner().invoke(main, [
+        "render", str(script), "--format", fmt, "--engine", "fake", "--quiet",
+        "--output", str(tmp_path / "audio"), "--cache", str(tmp_path / "cache"), "--jobs", "2"])
+    assert result.exit_code == 0, result.output
+    return result, tmp_path / "audio" / "small"
 
 
 def manifest(folder: Path) -> dict:

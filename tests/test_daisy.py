@@ -18,11 +18,9 @@ from pathlib import Path
 from xml.etree import ElementTree as ET
 
 import pytest
-from click.testing import CliRunner
 
-from audioguide.cli import main
 from audioguide.tools import decode_duration_ms
-from conftest import SMALL_SCRIPT, manifest, render_fake
+from conftest import SMALL_SCRIPT, cli_render_only, manifest, render_fake
 
 X = "{http://www.w3.org/1999/xhtml}"
 MANDATORY = (
@@ -313,13 +311,7 @@ def test_daisy_player_lists_every_chapter(article_edition: Path, tmp_path: Path)
 
 def test_cli_renders_only_the_daisy_book(tmp_path: Path) -> None:
     """`audioguide render --format daisy` writes daisy/ with its audio and no other output."""
-    script = tmp_path / "small.md"
-    script.write_text(SMALL_SCRIPT, encoding="utf-8")
-    result = CliRunner().invoke(main, [
-        "render", str(script), "--format", "daisy", "--engine", "fake", "--quiet",
-        "--output", str(tmp_path / "audio"), "--cache", str(tmp_path / "cache"), "--jobs", "2"])
-    assert result.exit_code == 0, result.output
-    folder = tmp_path / "audio" / "small"
+    result, folder = cli_render_only(tmp_path, "daisy")
     assert "daisy/ncc.html" in result.output
     assert manifest(folder)["formats"] == ["daisy"]
     assert sorted(p.name for p in folder.iterdir()) == ["cover.png", "daisy", "manifest.json"]

@@ -14,11 +14,9 @@ from xml.etree import ElementTree as ET
 
 import mutagen.id3
 import pytest
-from click.testing import CliRunner
 
-from audioguide.cli import main
 from audioguide.tools import decode_duration_ms
-from conftest import SMALL_SCRIPT, manifest, render_fake
+from conftest import SMALL_SCRIPT, cli_render_only, manifest, render_fake
 
 EPUBCHECK_JAR = Path("/usr/share/java/epubcheck.jar")
 NS = {
@@ -429,13 +427,7 @@ def test_render_is_byte_identical(tmp_path: Path) -> None:
 
 def test_cli_renders_only_the_epub(tmp_path: Path) -> None:
     """`audioguide render --format epub` writes the EPUB (with its audio) and no other output."""
-    script = tmp_path / "small.md"
-    script.write_text(SMALL_SCRIPT, encoding="utf-8")
-    result = CliRunner().invoke(main, [
-        "render", str(script), "--format", "epub", "--engine", "fake", "--quiet",
-        "--output", str(tmp_path / "audio"), "--cache", str(tmp_path / "cache"), "--jobs", "2"])
-    assert result.exit_code == 0, result.output
-    folder = tmp_path / "audio" / "small"
+    result, folder = cli_render_only(tmp_path, "epub")
     assert "small.epub" in result.output
     assert manifest(folder)["formats"] == ["epub"]
     assert sorted(p.name for p in folder.iterdir()) == ["cover.png", "manifest.json",
