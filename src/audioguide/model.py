@@ -114,8 +114,8 @@ class Clip:
 class ChapterAudio:
     """A chapter encoded once, for every output that carries it.
 
-    `mp3` has LAME's gapless Info frame (a per-chapter file as it is); `aac` is raw
-    ADTS. Without gapless trimming both decode to `samples` at 44.1 kHz.
+    `mp3` is MPEG audio frames (a chapter file before its tags); `aac` is raw ADTS.
+    Both decode to exactly `samples` at 44.1 kHz.
     """
 
     mp3: Path

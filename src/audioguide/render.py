@@ -1,7 +1,8 @@
 """The render pipeline, as a visible list of stages, and the atomic publish of an edition.
 
     parse the script -> skip if the published edition is fresh -> narrate (cached clips)
-    -> master (one WAV per chapter, the timeline) -> write each format -> manifest
+    -> master and encode (segments cached, joined per chapter; the timeline)
+    -> write each format -> manifest
     -> swap the staged edition into place
 
 A render writes into a staging folder beside the output; only a complete edition

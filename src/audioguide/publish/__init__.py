@@ -21,7 +21,7 @@ from ..model import Chapter, ChapterAudio, ChapterTiming, Script, Timeline
 class Edition:
     """Everything a writer may read; `folder` is where it writes.
 
-    `chapter_audio` holds each chapter encoded once (MP3 and AAC); writers copy or
+    `chapter_audio` holds each chapter's audio, MP3 and AAC, joined from encodes; writers copy or
     join those encodes, never encode again.
     """
 

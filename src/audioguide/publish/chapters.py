@@ -1,8 +1,8 @@
 """One MP3 per chapter and an M3U8 playlist of them with titles.
 
 The simplest navigation there is: any player, and any screen reader user
-browsing files, can go straight to a chapter. Each file is the chapter's encode
-as it is (with LAME's gapless header), tagged.
+browsing files, can go straight to a chapter. Each file is the chapter's audio as
+joined from its segments' encodes, tagged.
 """
 
 from __future__ import annotations

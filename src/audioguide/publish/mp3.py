@@ -1,6 +1,6 @@
 """The whole book as one MP3 with ID3v2.3 chapters (CHAP frames under one CTOC).
 
-The book is the chapters' MP3 frames joined in order (each chapter's encode starts
+The book is the chapters' MP3 frames joined in order (each segment's encode starts
 with an empty bit reservoir, so the joins decode cleanly); without a gapless header
 a player decodes every frame, so each chapter starts exactly where the timeline says.
 mutagen writes the tags, since ffmpeg's own CTOC stores its child count in one byte
