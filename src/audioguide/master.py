@@ -36,7 +36,7 @@ import numpy as np
 from .errors import EncodeError, EngineError, OutputError
 from .loudness import StreamingMeter, gated_loudness
 from .model import ChapterAudio, ChapterTiming, Clip, Script, SentenceTiming, Timeline
-from .mpegaudio import adts_frames, audio_frames, without_info_frame
+from .mpegaudio import adts_frames, audio_frames
 from .tools import ffmpeg
 
 SAMPLE_RATE = 22050
@@ -215,7 +215,7 @@ def _join_chapter(index: int, parts: list[tuple[tuple[Path, Path], _Segment]], w
     mp3, aac = work / f"{index + 1:04d}.mp3", work / f"{index + 1:04d}.aac"
     with mp3.open("wb") as mp3_out, aac.open("wb") as aac_out:
         for (mp3_part, aac_part), _ in parts:
-            mp3_out.write(without_info_frame(mp3_part.read_bytes()))
+            mp3_out.write(mp3_part.read_bytes())
             aac_out.write(aac_part.read_bytes())
     return ChapterAudio(mp3, aac, sum(unit.samples for _, unit in parts))
 

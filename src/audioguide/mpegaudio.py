@@ -1,9 +1,10 @@
-"""Just enough of the MPEG audio frame formats to join MP3 and AAC streams without re-encoding.
+"""Just enough of the MPEG audio frame formats to count what a stream decodes to.
 
 An MP3 made by LAME is a sequence of self-delimiting frames, the first of which may
-be a Xing/Info frame (silent; it carries the gapless delay and padding). Streams that
-each begin with an empty bit reservoir can be joined frame by frame; the Info frames
-are dropped so that a decoder plays every frame and chapter offsets are exact sums.
+be a Xing/Info frame (silent; it carries the gapless delay and padding). audioguide
+encodes without it, so streams that each begin with an empty bit reservoir join
+frame by frame and a decoder plays every frame: offsets are exact sums. These
+counts check that every encode has the length the timeline gives it.
 """
 
 from __future__ import annotations
@@ -60,14 +61,6 @@ def frames(data: bytes) -> Iterator[tuple[int, int, int]]:
 def is_info_frame(frame: bytes) -> bool:
     """True for the Xing/Info frame LAME puts first (it decodes as silence)."""
     return b"Xing" in frame[:48] or b"Info" in frame[:48]
-
-
-def without_info_frame(data: bytes) -> bytes:
-    """An MP3 stream from its first audio frame on: tags and the Info frame left out."""
-    offset, length, _ = next(frames(data), (skip_id3v2(data), 0, 0))
-    if length and is_info_frame(data[offset:offset + length]):
-        offset += length
-    return data[offset:]
 
 
 def audio_frames(data: bytes) -> tuple[bytes, int]:

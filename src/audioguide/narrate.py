@@ -59,6 +59,7 @@ class NarrationStats:
 
     clips: int
     synthesized: int
+    engine: str  # the engine's identity: engine, versions and voice settings
 
 
 class ClipCache:
@@ -130,7 +131,8 @@ def narrate(script: Script, voice: Voice, cache: ClipCache, jobs: int,
         for key, clip in made.items():
             for sentence in missing[key]:
                 clips[sentence.id] = clip
-    return clips, NarrationStats(clips=len(sentences), synthesized=len(missing))
+    return clips, NarrationStats(clips=len(sentences), synthesized=len(missing),
+                                 engine=identity)
 
 
 Job = tuple[str, list[Sentence]]

@@ -27,7 +27,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from . import engines, publish
+from . import publish
 from .errors import OutputError, UsageError
 from .model import Script, Voice
 from .narrate import ClipCache, NarrationStats, default_cache_dir, narrate
@@ -158,7 +158,7 @@ def render(script_path: Path, options: RenderOptions, progress: Progress | None 
             mastered = master(script, clips, work, options.cache, options.jobs, progress,
                               previous_gain_db=(previous.get("loudness") or {}).get("gain_db"))
             _release_freed_memory()
-            engine_identity = engines.create(voice.engine).identity(voice)
+            engine_identity = stats.engine
             edition = publish.Edition(
                 script=script, timeline=mastered.timeline, chapter_audio=mastered.chapters,
                 folder=edition_dir, work=work, narrator=script.narrator,

@@ -30,7 +30,6 @@ from mutagen.id3 import (
 from mutagen.id3._tags import save_frame
 
 from ..errors import EncodeError
-from ..mpegaudio import without_info_frame
 from . import Edition, book_name, iso639_2, register
 from .chapters import save_id3
 
@@ -47,7 +46,7 @@ def write(edition: Edition) -> list[Path]:
     samples = 0
     with out.open("wb") as book:
         for audio in edition.chapter_audio:
-            book.write(without_info_frame(audio.mp3.read_bytes()))
+            book.write(audio.mp3.read_bytes())
             samples += audio.samples
     if round(samples * 1000 / 44100) != edition.timeline.duration_ms:
         raise EncodeError("the joined MP3 does not match the timeline", path=out)
