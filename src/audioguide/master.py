@@ -179,7 +179,7 @@ def master(script: Script, clips: dict[str, Clip], work: Path, cache: Path, jobs
     units = [segment for index, pieces in enumerate(chapters)
              for segment in segments(index, pieces)]
     store = _EncodeCache(cache)
-    gain_db, mastered_lufs = _choose_gain(units, store, previous_gain_db, jobs)
+    gain_db = _choose_gain(units, store, previous_gain_db, jobs)
     keys = [_segment_key(unit, gain_db) for unit in units]
     encoded: set[int] = set()
     finished: list[int] = []
@@ -205,8 +205,18 @@ def master(script: Script, clips: dict[str, Clip], work: Path, cache: Path, jobs
     audio = tuple(_join_chapter(index, [(done[i], units[i]) for i in range(len(units))
                                         if units[i].chapter == index], work)
                   for index in range(len(chapters)))
+    # Every segment's encode keeps the energies of the PCM it was made from, so the
+    # loudness the programme was mastered to is measured, not assumed.
+    mastered_lufs = _gated(units, lambda unit: _cached_hops(store, unit, gain_db), 1)
     return Mastered(audio, _timeline(script, units), mastered_lufs, gain_db,
                     encoded=len(encoded))
+
+
+def _cached_hops(store: _EncodeCache, unit: _Segment, gain_db: float) -> np.ndarray:
+    hops = store.hops(_segment_key(unit, gain_db))
+    if hops is None:
+        raise EncodeError("an encoded segment lost its record in the cache; render again")
+    return hops
 
 
 def _join_chapter(index: int, parts: list[tuple[tuple[Path, Path], _Segment]], work: Path
@@ -244,8 +254,8 @@ def _timeline(script: Script, units: list[_Segment]) -> Timeline:
 
 
 def _choose_gain(units: list[_Segment], store: _EncodeCache, previous_gain_db: float | None,
-                 jobs: int) -> tuple[float, float]:
-    """The gain (dB) for the whole programme, and the loudness it masters to (LUFS).
+                 jobs: int) -> float:
+    """The gain (dB) for the whole programme.
 
     Loudness is gated over the whole programme from each segment's K-weighted energy
     per 100 ms; an encoded segment keeps its energies in the cache, so checking that
@@ -261,17 +271,17 @@ def _choose_gain(units: list[_Segment], store: _EncodeCache, previous_gain_db: f
 
         kept = _gated(units, hops_at_previous_gain, jobs)
         if abs(kept - target) <= GAIN_TOLERANCE_LU:
-            return previous_gain_db, kept
+            return previous_gain_db
     measured = _gated(units, lambda unit: _hops(unit.pieces, 0.0, None), jobs)
     if not np.isfinite(measured):
-        return 0.0, measured
+        return 0.0
     gain_db = target - measured
     # The limiter takes a little off the peaks, and so off the loudness: measure what it
     # leaves at this gain and make up the difference once.
     limited = _gated(units, lambda unit: _hops(unit.pieces, gain_db, ceiling), jobs)
     if np.isfinite(limited):
         gain_db += target - limited
-    return round(gain_db, 4), target
+    return round(gain_db, 4)
 
 
 def _gated(units: list[_Segment], hops: Callable[[_Segment], np.ndarray], jobs: int) -> float:
