@@ -12,9 +12,10 @@ import pytest
 from mutagen.id3 import ID3
 
 from audioguide.model import ChapterTiming, Timeline
-from audioguide.publish.captions import cue_text, timestamp
-from audioguide.publish.podcast import show_timestamp, shownotes
+from audioguide.publish.captions import cue_text
+from audioguide.publish.podcast import shownotes
 from audioguide.script import parse_script
+from audioguide.units import hh_mm_ss, mm_ss, vtt_timestamp
 from conftest import manifest
 from tricky import render_tricky
 from vttcheck import Cue, VTTError, check_chapters, parse
@@ -66,9 +67,9 @@ def test_markup_and_arrows_are_escaped(tricky_edition: Path) -> None:
 
 def test_timestamps_and_payloads() -> None:
     """Timestamps always carry hours and milliseconds; payloads are one escaped line."""
-    assert timestamp(0) == "00:00:00.000"
-    assert timestamp(3_723_456) == "01:02:03.456"
-    assert timestamp(100 * 3_600_000) == "100:00:00.000"
+    assert vtt_timestamp(0) == "00:00:00.000"
+    assert vtt_timestamp(3_723_456) == "01:02:03.456"
+    assert vtt_timestamp(100 * 3_600_000) == "100:00:00.000"
     assert cue_text("a\nb\r\nc\u2028d  e") == "a b c d e"
     assert cue_text("x --> y & <z>") == "x --&gt; y &amp; &lt;z&gt;"
 
@@ -207,5 +208,5 @@ def test_shownotes_use_hours_for_a_long_book(small_edition: Path) -> None:
         line for line in lines if re.match(r"^\d{2}:\d{2}:\d{2} ", line)]
     short = SimpleNamespace(script=script, timeline=Timeline(long[:2]), narrator="n")
     assert "00:00 One" in shownotes(short).splitlines()  # type: ignore[arg-type]
-    assert show_timestamp(61_400, False) == "01:01"
-    assert show_timestamp(3_661_600, True) == "01:01:02"
+    assert mm_ss(61_400) == "01:01"
+    assert hh_mm_ss(3_661_600) == "01:01:02"

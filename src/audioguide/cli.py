@@ -10,7 +10,7 @@ from typing import Any, NoReturn
 
 import click
 
-from . import __version__
+from . import __version__, units
 from .errors import AudioguideError
 
 CONTEXT = {"help_option_names": ["-h", "--help"], "max_content_width": 100}
@@ -85,18 +85,6 @@ class _Reporter:
             click.echo(f"{stage}{suffix}", err=True)
 
 
-def _size(n: int) -> str:
-    for unit in ("B", "KB", "MB", "GB"):
-        if n < 1000 or unit == "GB":
-            return f"{n:.0f} {unit}" if unit == "B" else f"{n:.1f} {unit}"
-        n /= 1000  # type: ignore[assignment]
-    return f"{n} B"
-
-
-def _clock(ms: int) -> str:
-    seconds = round(ms / 1000)
-    return f"{seconds // 3600}:{seconds // 60 % 60:02d}:{seconds % 60:02d}"
-
 
 @click.group(context_settings=CONTEXT)
 @click.version_option(__version__, prog_name="audioguide")
@@ -166,8 +154,8 @@ def render(scripts: tuple[Path, ...], output: Path, formats: tuple[str, ...],
                    f"loudness {result.target_lufs:.1f} LUFS (mastered at "
                    f"{result.loudness_lufs:.1f} before encoding)")
         for report in result.files:
-            length = f"{_clock(report.duration_ms):>8}" if report.duration_ms else " " * 8
-            click.echo(f"  {length}  {_size(report.bytes):>9}  {report.name}")
+            length = f"{units.length(report.duration_ms):>8}" if report.duration_ms else " " * 8
+            click.echo(f"  {length}  {units.size_column(report.bytes):>9}  {report.name}")
 
 
 @main.command()

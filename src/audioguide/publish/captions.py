@@ -14,18 +14,12 @@ import html
 from pathlib import Path
 
 from ..model import ChapterTiming
+from ..units import vtt_timestamp
 from . import Edition, register
 
 CAPTIONS = "captions.vtt"
 CHAPTERS = "chapters.vtt"
 
-
-def timestamp(ms: int) -> str:
-    """A WebVTT timestamp with hours, always: 01:02:03.456."""
-    hours, rest = divmod(max(0, ms), 3_600_000)
-    minutes, rest = divmod(rest, 60_000)
-    seconds, millis = divmod(rest, 1000)
-    return f"{hours:02d}:{minutes:02d}:{seconds:02d}.{millis:03d}"
 
 
 def cue_text(text: str) -> str:
@@ -47,7 +41,8 @@ def chapter_spans(edition: Edition) -> list[tuple[ChapterTiming, int, int]]:
 
 def _cue(identifier: str, start_ms: int, end_ms: int, text: str) -> str:
     end_ms = max(end_ms, start_ms + 1)
-    return f"{identifier}\n{timestamp(start_ms)} --> {timestamp(end_ms)}\n{cue_text(text)}\n"
+    timing = f"{vtt_timestamp(start_ms)} --> {vtt_timestamp(end_ms)}"
+    return f"{identifier}\n{timing}\n{cue_text(text)}\n"
 
 
 def _track(cues: list[str]) -> str:

@@ -26,6 +26,7 @@ from pathlib import Path
 
 from .. import __version__
 from ..model import Chapter
+from ..units import decimal_seconds, hh_mm_ss, padded_clock
 from . import Edition, register
 from .epub import (
     OUTPUT_DATE,
@@ -65,22 +66,6 @@ class _Smil:
         return self.title_ms + sum(par.end_ms - par.begin_ms for par in self.pars)
 
 
-def smil_clock(ms: int) -> str:
-    """A SMIL clock value with milliseconds, e.g. 00:01:02.345."""
-    seconds, millis = divmod(ms, 1000)
-    return f"{seconds // 3600:02d}:{seconds // 60 % 60:02d}:{seconds % 60:02d}.{millis:03d}"
-
-
-def whole_seconds(ms: int) -> str:
-    """hh:mm:ss, as DAISY 2.02 writes ncc:totalTime."""
-    seconds = (ms + 500) // 1000
-    return f"{seconds // 3600:02d}:{seconds // 60 % 60:02d}:{seconds % 60:02d}"
-
-
-def seconds(ms: int) -> str:
-    """A time in seconds with milliseconds, e.g. 62.345 (for npt= and dur=)."""
-    return f"{ms // 1000}.{ms % 1000:03d}"
-
 
 def _smils(edition: Edition) -> list[_Smil]:
     smils: list[_Smil] = []
@@ -116,13 +101,13 @@ def write(edition: Edition) -> list[Path]:
              *(folder / smil.audio for smil in smils)]
     (folder / NCC).write_bytes(render_template(
         "daisy_ncc.html", date=OUTPUT_DATE.strftime("%Y-%m-%d"), narrator=edition.narrator,
-        total=whole_seconds(total_ms), file_count=len(files), **common))
+        total=hh_mm_ss(total_ms), file_count=len(files), **common))
     (folder / CONTENT).write_bytes(render_template(
         "daisy_content.html", blocks=blocks,
         isolate=lambda text: isolated_direction(text, book_dir), **common))
     for smil in smils:
         (folder / smil.name).write_bytes(render_template(
-            "daisy_chapter.smil", smil=smil, clock=smil_clock, seconds=seconds, **common))
+            "daisy_chapter.smil", smil=smil, clock=padded_clock, seconds=decimal_seconds, **common))
     for smil, mp3 in zip(smils, audio, strict=True):
         shutil.copyfile(mp3, folder / smil.audio)
     return files

@@ -34,6 +34,7 @@ from pathlib import Path
 import jinja2
 
 from ..model import BlockKind, Chapter, ChapterTiming, Script, Sentence
+from ..units import smil_clock
 from . import Edition, book_name, register
 
 # dcterms:modified (and the DAISY book's dc:date) must not come from the clock: a
@@ -134,11 +135,6 @@ def isolated_direction(text: str, book_direction: str) -> str | None:
     return "auto" if any(unicodedata.bidirectional(ch) in other for ch in text) else None
 
 
-def clock(ms: int) -> str:
-    """A SMIL full clock value, e.g. 0:01:02.345."""
-    seconds, millis = divmod(ms, 1000)
-    return f"{seconds // 3600}:{seconds // 60 % 60:02d}:{seconds % 60:02d}.{millis:03d}"
-
 
 @cache
 def templates() -> jinja2.Environment:
@@ -235,7 +231,7 @@ def write(edition: Edition) -> list[Path]:
         ("EPUB/package.opf", render_template(
             "epub_package.opf", docs=docs, identifier=book_identifier(script),
             modified=OUTPUT_DATE.strftime("%Y-%m-%dT%H:%M:%SZ"), narrator=edition.narrator,
-            total=clock(sum(doc.duration_ms for doc in docs)), clock=clock,
+            total=smil_clock(sum(doc.duration_ms for doc in docs)), clock=smil_clock,
             active_class=ACTIVE_CLASS, conformance=CONFORMANCE, **common)),
     ]
     for doc, mp3 in zip(docs, audio, strict=True):
@@ -244,7 +240,7 @@ def write(edition: Edition) -> list[Path]:
             blocks=blocks(doc.chapter), isolate=lambda text: isolated_direction(text, book_dir),
             **common)))
         entries.append((f"EPUB/{doc.overlay}", render_template(
-            "epub_overlay.smil", doc=doc, clock=clock)))
+            "epub_overlay.smil", doc=doc, clock=smil_clock)))
         entries.append((f"EPUB/{doc.audio}", mp3))
     out = edition.path(book_name(edition, "epub"))
     write_zip(out, entries)

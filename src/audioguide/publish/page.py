@@ -19,6 +19,7 @@ from jinja2 import Environment, PackageLoader, StrictUndefined
 
 from ..errors import OutputError
 from ..model import ChapterTiming, Sentence
+from ..units import decimal_seconds, iso_duration, player_clock, size
 from . import Edition, book_name, chapter_filename, register
 from .captions import CAPTIONS, CHAPTERS
 from .podcast import CHAPTERS_JSON, SHOWNOTES
@@ -75,42 +76,10 @@ class PageChapter:
     blocks: tuple[Block, ...]
 
 
-def human_size(size: int) -> str:
-    """A file size as people read it: 812 bytes, 64 KB, 4.1 MB."""
-    if size < 1000:
-        return f"{size} bytes"
-    value = float(size)
-    for unit in ("KB", "MB", "GB"):
-        value /= 1000
-        if value < 1000 or unit == "GB":
-            return f"{value:.0f} {unit}" if unit == "KB" else f"{value:.1f} {unit}"
-    raise AssertionError("unreachable")
-
-
-def clock(ms: int) -> str:
-    """A time as players show it, in whole seconds: 0:00, 1:10, 1:02:03."""
-    seconds = ms // 1000
-    hours, minutes, seconds = seconds // 3600, seconds // 60 % 60, seconds % 60
-    if hours:
-        return f"{hours}:{minutes:02d}:{seconds:02d}"
-    return f"{minutes}:{seconds:02d}"
-
-
-def iso_duration(ms: int) -> str:
-    """An HTML `<time>` duration in whole seconds: PT1H2M3S."""
-    seconds = ms // 1000
-    hours, minutes, seconds = seconds // 3600, seconds // 60 % 60, seconds % 60
-    text = "PT" + (f"{hours}H" if hours else "") + (f"{minutes}M" if minutes else "")
-    return text + f"{seconds}S"
-
-
-def _seconds(ms: int) -> str:
-    return f"{ms / 1000:.3f}"
-
 
 def _chapter(timing: ChapterTiming, sentences: dict[str, Sentence], edition: Edition
              ) -> PageChapter:
-    text = [TextSentence(s.id, s.text, _seconds(s.start_ms), _seconds(s.end_ms))
+    text = [TextSentence(s.id, s.text, decimal_seconds(s.start_ms), decimal_seconds(s.end_ms))
             for s in timing.sentences]
     blocks: list[Block] = []
     # Sentences of one block form a paragraph; consecutive list items (each its own
@@ -128,8 +97,8 @@ def _chapter(timing: ChapterTiming, sentences: dict[str, Sentence], edition: Edi
         else:
             blocks.append(Block(kind, ((sentence,),)))
     return PageChapter(
-        number=timing.number, title=timing.title, start=_seconds(timing.start_ms),
-        end=_seconds(timing.end_ms), clock=clock(timing.start_ms),
+        number=timing.number, title=timing.title, start=decimal_seconds(timing.start_ms),
+        end=decimal_seconds(timing.end_ms), clock=player_clock(timing.start_ms),
         datetime=iso_duration(timing.start_ms), file=_chapter_link(edition, timing),
         heading=text[0], blocks=tuple(blocks))
 
@@ -162,18 +131,18 @@ def downloads(edition: Edition) -> list[Download]:
         path = edition.path(name)
         listed.add(name)
         if path.is_file():
-            found.append(Download(name, label, kind, human_size(path.stat().st_size)))
+            found.append(Download(name, label, kind, size(path.stat().st_size)))
     daisy = edition.path(DAISY_NCC)
     if daisy.is_file():
-        size = sum(p.stat().st_size for p in daisy.parent.rglob("*") if p.is_file())
+        total = sum(p.stat().st_size for p in daisy.parent.rglob("*") if p.is_file())
         found.append(Download(DAISY_NCC, "DAISY 2.02 talking book (a folder; open ncc.html)",
-                              "DAISY", human_size(size), download=False))
+                              "DAISY", size(total), download=False))
     # Files written by formats this page does not know by name (e.g. a talking-book archive).
     for path in sorted(edition.folder.iterdir()):
         if path.is_file() and path.name not in listed and not path.name.startswith("."):
             kind = path.suffix.lstrip(".").upper() or "file"
             found.append(Download(path.name, f"Other file: {path.name}", kind,
-                                  human_size(path.stat().st_size)))
+                                  size(path.stat().st_size)))
     return found
 
 
@@ -197,8 +166,8 @@ def render_page(edition: Edition) -> str:
         script=script,
         narrator=edition.narrator,
         audio=book_name(edition, "mp3"),
-        audio_size=human_size(audio.stat().st_size),
-        duration=clock(edition.timeline.duration_ms),
+        audio_size=size(audio.stat().st_size),
+        duration=player_clock(edition.timeline.duration_ms),
         duration_iso=iso_duration(edition.timeline.duration_ms),
         chapters=chapters,
         captions=CAPTIONS if tracks[CAPTIONS] else None,

@@ -13,6 +13,7 @@ import json
 from pathlib import Path
 from typing import Any
 
+from ..units import hh_mm_ss, json_seconds, mm_ss
 from . import Edition, book_name, register
 from .captions import chapter_spans
 
@@ -21,10 +22,6 @@ SHOWNOTES = "shownotes.txt"
 JSON_CHAPTERS_VERSION = "1.2.0"
 HOUR_MS = 3_600_000
 
-
-def _seconds(ms: int) -> int | float:
-    seconds = round(ms / 1000, 3)
-    return int(seconds) if seconds == int(seconds) else seconds
 
 
 def chapters_json(edition: Edition) -> dict[str, Any]:
@@ -36,25 +33,18 @@ def chapters_json(edition: Edition) -> dict[str, Any]:
         "author": script.author,
         "fileName": book_name(edition, "mp3"),
         "chapters": [
-            {"startTime": _seconds(start), "endTime": _seconds(end), "title": chapter.title}
+            {"startTime": json_seconds(start), "endTime": json_seconds(end),
+             "title": chapter.title}
             for chapter, start, end in chapter_spans(edition)
         ],
     }
 
 
-def show_timestamp(ms: int, with_hours: bool) -> str:
-    """A description timestamp, to the nearest second: 01:05, or 1:01:05 with hours."""
-    seconds = round(ms / 1000)
-    hours, minutes, seconds = seconds // 3600, seconds // 60 % 60, seconds % 60
-    if with_hours:
-        return f"{hours:02d}:{minutes:02d}:{seconds:02d}"
-    return f"{minutes + 60 * hours:02d}:{seconds:02d}"
-
 
 def shownotes(edition: Edition) -> str:
     """The episode description: title, credit, description, content note, chapter list."""
     script = edition.script
-    with_hours = edition.timeline.duration_ms >= HOUR_MS
+    stamp = hh_mm_ss if edition.timeline.duration_ms >= HOUR_MS else mm_ss
     source = script.source.name + (f" ({script.source.url})" if script.source.url else "")
     paragraphs = [f"{script.title}\nBy {script.author}. First published by {source}."]
     if script.description:
@@ -64,7 +54,7 @@ def shownotes(edition: Edition) -> str:
     lines = ["Chapters:"]
     for chapter in edition.timeline.chapters:
         title = " ".join(chapter.title.split())
-        lines.append(f"{show_timestamp(chapter.start_ms, with_hours)} {title}")
+        lines.append(f"{stamp(chapter.start_ms)} {title}")
     paragraphs.append("\n".join(lines))
     paragraphs.append(f"Narration: {edition.narrator.rstrip('.')}.")
     return "\n\n".join(paragraphs) + "\n"
