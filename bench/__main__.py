@@ -148,7 +148,7 @@ def edit_script(path: Path) -> None:
 
 def floor(script: Path, work: Path) -> Measure:
     """espeak-ng's CLI for the whole text, then one AAC and one MP3 encode."""
-    from audioguide.master import AAC_BITRATE, MP3_BITRATE
+    from audioguide.encode import AAC_BITRATE, MP3_BITRATE
 
     text = work / "floor.txt"
     text.write_text(spoken_text(script), encoding="utf-8")

@@ -104,3 +104,63 @@ def tree_digests(folder: Path) -> dict[str, str]:
     """Every file below `folder` and its sha256."""
     return {p.relative_to(folder).as_posix(): sha256(p)
             for p in sorted(folder.rglob("*")) if p.is_file()}
+
+
+# ---------------------------------------------------------------------------
+# Levels and silences as audiobook production measures them (ACX's checks)
+# ---------------------------------------------------------------------------
+
+SPEECH_DBFS = -45.0  # a 2 ms window louder than this is sound, in the pause measurements
+
+
+def _window_levels(samples: np.ndarray, ms: int) -> tuple[np.ndarray, int]:
+    """The RMS level (dBFS) of consecutive `ms` windows, and the window's length."""
+    size = RATE * ms // 1000
+    count = len(samples) // size
+    blocks = samples[:count * size].astype(np.float64).reshape(count, size)
+    return 10 * np.log10((blocks**2).mean(axis=1) + 1e-20), size
+
+
+def sample_peak_dbfs(path: Path) -> float:
+    return float(20 * np.log10(np.abs(decode(path)).max()))
+
+
+def rms_db(path: Path) -> float:
+    """The whole file's RMS (dBFS), pauses included, as ACX measures it."""
+    samples = decode(path).astype(np.float64)
+    return float(10 * np.log10(np.mean(samples**2)))
+
+
+def noise_floor_db(path: Path) -> float:
+    """The RMS of the quietest half second of the file (ACX's noise floor)."""
+    levels, _ = _window_levels(decode(path), 10)
+    power = 10 ** (levels / 10)
+    moving = np.convolve(power, np.ones(50) / 50, mode="valid")
+    return float(10 * np.log10(moving.min()))
+
+
+def head_and_tail_ms(path: Path) -> tuple[float, float]:
+    """The room tone before the first sound and after the last (10 ms windows)."""
+    levels, size = _window_levels(decode(path), 10)
+    sound = np.nonzero(levels > SPEECH_DBFS)[0]
+    assert len(sound), path
+    return (float(sound[0] * size * 1000 / RATE),
+            float((len(levels) - sound[-1] - 1) * size * 1000 / RATE))
+
+
+def onset_ms(path: Path, near_ms: float) -> float:
+    """Where sound begins, searching forward from 80 ms before `near_ms`."""
+    levels, size = _window_levels(decode(path), 2)
+    index = max(0, round((near_ms - 80) * RATE / 1000) // size)
+    while index < len(levels) and levels[index] <= SPEECH_DBFS:
+        index += 1
+    return index * size * 1000 / RATE
+
+
+def offset_ms(path: Path, near_ms: float) -> float:
+    """Where sound ends, searching back from 80 ms after `near_ms`."""
+    levels, size = _window_levels(decode(path), 2)
+    index = min(len(levels) - 1, round((near_ms + 80) * RATE / 1000) // size)
+    while index >= 0 and levels[index] <= SPEECH_DBFS:
+        index -= 1
+    return (index + 1) * size * 1000 / RATE

@@ -206,14 +206,14 @@ def test_an_engine_that_returns_silence_is_an_error_naming_the_sentence(tmp_path
 
 
 def test_a_damaged_chapter_encode_in_the_cache_is_made_again(tmp_path):
-    """A truncated encoded chapter in the cache is detected and encoded again."""
+    """A truncated encoded segment in the cache is detected and encoded again."""
     script = tmp_path / "small.md"
     script.write_text(SMALL_SCRIPT, encoding="utf-8")
     cache = tmp_path / "cache"
     first = render_fake(script, tmp_path / "a", cache)
-    encodes = sorted((cache / "chapters").rglob("*.mp3"))
+    encodes = sorted((cache / "segments").rglob("*.mp3"), key=lambda p: p.stat().st_size)
     assert encodes
-    damaged = encodes[0]
+    damaged = encodes[-1]  # a segment of speech, not a pad of room tone
     damaged.write_bytes(damaged.read_bytes()[: damaged.stat().st_size // 2])
     second = render_fake(script, tmp_path / "b", cache)
     assert second.encoded_chapters == 1

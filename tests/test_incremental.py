@@ -68,7 +68,7 @@ def test_a_no_op_render_does_not_import_the_audio_code(article):
         f"r = render(Path({str(script)!r}), RenderOptions(output=Path({str(output)!r}), "
         f"engine='fake', cache=Path({str(cache)!r})))\n"
         "assert r.fresh\n"
-        "print(sorted(m for m in ('numpy', 'scipy', 'mutagen', 'audioguide.master') "
+        "print(sorted(m for m in ('numpy', 'pydub', 'mutagen', 'audioguide.master') "
         "if m in sys.modules))\n"
     )
     result = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True,
@@ -122,7 +122,7 @@ def test_the_books_are_joined_not_encoded(article, monkeypatch, tmp_path):
         return real(args, outputs, what)
 
     monkeypatch.setattr(tools, "ffmpeg", spy)
-    monkeypatch.setattr("audioguide.master.ffmpeg", spy)
+    monkeypatch.setattr("audioguide.encode.ffmpeg", spy)
     monkeypatch.setattr("audioguide.publish.m4b.ffmpeg", spy)
     result = render_fake(script, tmp_path / "audio", cache, force=True)
     assert result.encoded_chapters == 0

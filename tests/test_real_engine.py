@@ -25,6 +25,7 @@ from audioguide.narrate import clip_key
 from audioguide.render import RenderOptions, RenderResult, render, voice_for
 from audioguide.script import parse_script
 from readback import decoded_ms, loudness_lufs, probed_chapters, tree_digests, true_peak_dbtp
+from test_audio_core import PAUSES_SCRIPT, check_lengths, check_masters, check_pauses
 
 pytestmark = pytest.mark.real_engine
 
@@ -211,3 +212,31 @@ def test_two_cold_real_renders_are_byte_identical(tmp_path: Path) -> None:
                for i in (1, 2)]
     assert all(r.stats is not None and r.stats.synthesized == 7 for r in results)
     assert tree_digests(results[0].folder) == tree_digests(results[1].folder)
+
+
+@pytest.fixture(scope="module")
+def real_pauses(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path]:
+    """The pause script (every kind of silence) rendered through pyttsx3 and espeak-ng."""
+    require_espeak()
+    base = tmp_path_factory.mktemp("real-pauses")
+    script = base / "pauses.md"
+    script.write_text(PAUSES_SCRIPT, encoding="utf-8")
+    result = render(script, RenderOptions(output=base / "audio", cache=base / "cache", jobs=2,
+                                          formats=("chapters", "mp3", "m4b")))
+    return result.folder, script
+
+
+def test_real_silences_are_the_scripts(real_pauses: tuple[Path, Path]) -> None:
+    """With espeak-ng's own silences trimmed, every pause the script sets measures within
+    40 ms of it in the decoded MP3 and M4B."""
+    check_pauses(*real_pauses)
+
+
+def test_real_masters_pass_acx_checks(real_pauses: tuple[Path, Path]) -> None:
+    """Every real-voice file passes the loudness, peak, RMS, floor and room-tone checks."""
+    check_masters(real_pauses[0])
+
+
+def test_real_lengths_are_exact(real_pauses: tuple[Path, Path]) -> None:
+    """Every reader gets the real-voice files' lengths from their headers."""
+    check_lengths(real_pauses[0])

@@ -112,15 +112,22 @@ class Clip:
 
 @dataclass(frozen=True)
 class ChapterAudio:
-    """A chapter encoded once, for every output that carries it.
+    """A chapter's own file before its tags: an MP3 (Info frame, then audio frames) that
+    gapless players decode to exactly `samples` at 44.1 kHz."""
 
-    `mp3` is MPEG audio frames (a chapter file before its tags); `aac` is raw ADTS.
-    Both decode to exactly `samples` at 44.1 kHz.
-    """
+    mp3: Path
+    samples: int
+
+
+@dataclass(frozen=True)
+class BookAudio:
+    """The whole book joined from the encodes: an MP3 as for a chapter, and raw ADTS AAC
+    (for the M4B) that decodes to `aac_samples`."""
 
     mp3: Path
     aac: Path
-    samples: int
+    mp3_samples: int
+    aac_samples: int
 
 
 @dataclass(frozen=True)

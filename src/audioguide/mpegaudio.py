@@ -1,10 +1,11 @@
-"""Just enough of the MPEG audio frame formats to count what a stream decodes to.
+"""Just enough of the MPEG audio frame formats to join encodes frame by frame.
 
 An MP3 made by LAME is a sequence of self-delimiting frames, the first of which may
-be a Xing/Info frame (silent; it carries the gapless delay and padding). audioguide
-encodes without it, so streams that each begin with an empty bit reservoir join
-frame by frame and a decoder plays every frame: offsets are exact sums. These
-counts check that every encode has the length the timeline gives it.
+be a Xing/Info frame (silent; it carries the frame count, and the gapless delay and
+padding in its LAME tag). audioguide encodes segments without it, so streams that
+each begin with an empty bit reservoir join frame by frame; each joined file then
+gets one Info frame of its own, so that players read its exact length instead of
+estimating it from the bit rate, and gapless decoders skip the encoder's delay.
 """
 
 from __future__ import annotations
@@ -63,6 +64,13 @@ def is_info_frame(frame: bytes) -> bool:
     return b"Xing" in frame[:48] or b"Info" in frame[:48]
 
 
+def frame_offsets(data: bytes) -> list[int]:
+    """Where each MP3 frame starts, and last the stream's end: keeping k frames is
+    keeping the first `offsets[k]` bytes."""
+    offsets = [offset for offset, _, _ in frames(data)]
+    return offsets + [len(data)] if offsets else [0]
+
+
 def audio_frames(data: bytes) -> tuple[bytes, int]:
     """The frames of an MP3 without tags or Info frame, and the samples they decode to."""
     parts: list[bytes] = []
@@ -78,7 +86,13 @@ def audio_frames(data: bytes) -> tuple[bytes, int]:
 
 def adts_frames(data: bytes) -> int:
     """The number of AAC frames in a raw ADTS stream (each decodes to 1024 samples)."""
-    offset = count = 0
+    return len(adts_offsets(data)) - 1
+
+
+def adts_offsets(data: bytes) -> list[int]:
+    """Where each ADTS frame starts, and last the stream's end."""
+    offset = 0
+    offsets = []
     while offset + 7 <= len(data):
         if data[offset] != 0xFF or data[offset + 1] & 0xF6 != 0xF0:
             raise EncodeError(f"not an ADTS frame at byte {offset}")
@@ -86,8 +100,61 @@ def adts_frames(data: bytes) -> int:
                   | (data[offset + 5] >> 5))
         if length < 7:
             raise EncodeError(f"a damaged ADTS frame at byte {offset}")
+        offsets.append(offset)
         offset += length
-        count += 1
     if offset != len(data):
         raise EncodeError("the ADTS stream ends inside a frame")
-    return count
+    return [*offsets, offset]
+
+
+# The Info frame: a silent frame whose side information is zero, then the Xing
+# fields (in an MPEG-1 mono frame they start after 4 header and 17 side-info bytes),
+# then LAME's tag. Its layout: http://gabriel.mp3-tech.org/mp3infotag.html
+# It is marked "Xing" rather than LAME's "Info" for constant bit rates: some readers
+# (eyeD3 among them) take the frame count only from a "Xing" header and otherwise
+# estimate the length from the file size. With a linear seek table the two read alike.
+_XING_OFFSET_MONO_V1 = 4 + 17
+_XING_FLAGS = 0x0F  # frame count, byte count, seek table, quality
+_LAME_VERSION = b"LAME3.100"
+_CBR = 1
+_SOURCE_44100 = 1 << 6
+
+
+def info_frame(header: bytes, audio_frames: int, audio_bytes: int, delay: int,
+               padding: int) -> bytes:
+    """An Info frame for a constant-bit-rate MPEG-1 mono stream whose first frame
+    header is `header`: its frame and byte counts, a seek table, and the encoder
+    delay and padding that gapless decoders skip."""
+    value = int.from_bytes(header[:4], "big")
+    if (value >> 19) & 3 != 3 or (value >> 6) & 3 != 3:
+        raise EncodeError("an Info frame is only written for MPEG-1 mono streams")
+    value &= ~(1 << 9)  # no padding byte: the frame has the bit rate's plain length
+    bitrate = _BITRATES_V1[(value >> 12) & 0xF] * 1000
+    rate = _RATES[3][(value >> 10) & 3]
+    length = 144 * bitrate // rate
+    total = length + audio_bytes
+    frame = bytearray(length)
+    frame[:4] = value.to_bytes(4, "big")
+    body = bytearray(b"Xing")
+    body += _XING_FLAGS.to_bytes(4, "big") + audio_frames.to_bytes(4, "big")
+    body += total.to_bytes(4, "big")
+    body += bytes(i * 256 // 100 for i in range(100))  # a constant bit rate's seek table
+    body += (0).to_bytes(4, "big")  # quality
+    body += _LAME_VERSION + bytes([_CBR, 0]) + bytes(4 + 2 + 2 + 1)  # lowpass..flags
+    body += bytes([min(255, bitrate // 1000)])
+    body += ((delay << 12) | padding).to_bytes(3, "big")
+    body += bytes([_SOURCE_44100, 0, 0, 0]) + total.to_bytes(4, "big") + bytes(2)
+    end = _XING_OFFSET_MONO_V1 + len(body)
+    frame[_XING_OFFSET_MONO_V1:end] = body
+    frame[end:end + 2] = crc16(bytes(frame[:end])).to_bytes(2, "big")
+    return bytes(frame)
+
+
+def crc16(data: bytes) -> int:
+    """CRC-16 (polynomial 0x8005, reflected), as LAME protects its tag."""
+    crc = 0
+    for byte in data:
+        crc ^= byte
+        for _ in range(8):
+            crc = (crc >> 1) ^ 0xA001 if crc & 1 else crc >> 1
+    return crc

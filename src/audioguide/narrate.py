@@ -22,6 +22,7 @@ from pathlib import Path
 from . import engines
 from .errors import AudioguideError, EngineError, OutputError, UsageError
 from .model import Clip, Script, Sentence, Voice
+from .timeline import CLIP_MARGIN_MS, SILENCE_THRESHOLD_DBFS
 
 Progress = Callable[[str, int, int], None]
 # How long one utterance may take before its worker is replaced (plus time per character).
@@ -48,9 +49,14 @@ def default_cache_dir() -> Path:
     return Path(base) / "audioguide"
 
 
+# Clips are kept trimmed to their speech and this margin (timeline.py): a change to
+# how they are trimmed is a change to every clip.
+CLIP_FORMAT = f"trimmed to {CLIP_MARGIN_MS} ms at {SILENCE_THRESHOLD_DBFS} dBFS"
+
+
 def clip_key(identity: str, spoken: str) -> str:
     """The content address of a clip."""
-    return hashlib.sha256(f"{identity}\0{spoken}".encode()).hexdigest()
+    return hashlib.sha256(f"{CLIP_FORMAT}\0{identity}\0{spoken}".encode()).hexdigest()
 
 
 @dataclass(frozen=True)
@@ -73,6 +79,11 @@ class ClipCache:
 
     def get(self, key: str) -> Clip | None:
         path = self.path(key)
+        return self.get_file(path, key)
+
+    @staticmethod
+    def get_file(path: Path, key: str = "") -> Clip | None:
+        """The clip in a WAV file, or None when the file is not a usable mono 16-bit clip."""
         try:
             with wave.open(str(path), "rb") as wav:
                 frames, rate = wav.getnframes(), wav.getframerate()
@@ -99,6 +110,11 @@ class ClipCache:
         return Path(name)
 
     def commit(self, key: str, staged: Path) -> Clip:
+        """Trim a freshly synthesized clip to its speech and put it in the cache."""
+        from .assembly import trim  # pydub: only when there is something to synthesize
+
+        if self.get_file(staged):
+            trim(staged)
         final = self.path(key)
         os.replace(staged, final)
         clip = self.get(key)

@@ -35,7 +35,7 @@ from .publish import manifest as manifest_file
 from .script import parse_script
 
 # Bumped whenever a change to audioguide changes what it writes for the same script.
-OUTPUT_VERSION = "2"
+OUTPUT_VERSION = "3"
 
 Progress = Callable[[str, int, int], None]
 AUDIO_SUFFIXES = (".mp3", ".m4b", ".m4a", ".aac", ".ogg", ".opus", ".wav")
@@ -135,7 +135,7 @@ def render(script_path: Path, options: RenderOptions, progress: Progress | None 
     folder = options.output / script.slug
     if not options.force and not manifest_file.problems(folder, key):
         return RenderResult(script_path, folder, fresh=True, seconds=time.monotonic() - started)
-    from .master import TARGET_LUFS, master  # numpy and scipy: only when there is work
+    from .master import TARGET_LUFS, master  # numpy and pydub: only when there is work
     from .publish.mp3 import MAX_CHAPTERS
 
     if "mp3" in formats and len(script.chapters) > MAX_CHAPTERS:
@@ -160,7 +160,8 @@ def render(script_path: Path, options: RenderOptions, progress: Progress | None 
             _release_freed_memory()
             engine_identity = stats.engine
             edition = publish.Edition(
-                script=script, timeline=mastered.timeline, chapter_audio=mastered.chapters,
+                script=script, timeline=mastered.timeline, book_audio=mastered.book,
+                chapter_audio=mastered.chapters,
                 folder=edition_dir, work=work, narrator=script.narrator,
                 engine=engine_identity, jobs=options.jobs, formats=formats)
             files = _write_formats(edition, ("cover", *formats), progress)
@@ -217,27 +218,18 @@ def _reports(folder: Path, content: dict[str, Any]) -> tuple[FileReport, ...]:
     durations = {c["file"]: c["file_ms"] for c in content["chapters"]}
     for extension in ("mp3", "m4b"):
         durations[f"{folder.name}.{extension}"] = content["duration_ms"]
+    from .tags import length_ms
+
     reports = []
     for name, info in content["files"].items():
         duration = durations.get(name)
         if duration is None and name.endswith(AUDIO_SUFFIXES):
             # Audio that another writer made (a talking book's own files): its header says.
-            duration = _audio_length_ms(folder / name)
+            duration = length_ms(folder / name)
         reports.append(FileReport(name, info["bytes"], duration))
     reports.append(FileReport(manifest_file.MANIFEST, (folder / manifest_file.MANIFEST)
                               .stat().st_size, None))
     return tuple(reports)
-
-
-def _audio_length_ms(path: Path) -> int | None:
-    import mutagen
-
-    try:
-        audio = mutagen.File(path)
-    except (OSError, mutagen.MutagenError):
-        return None
-    length = getattr(getattr(audio, "info", None), "length", 0)
-    return round(length * 1000) if length else None
 
 
 def _ensure_output(output: Path) -> None:

@@ -24,7 +24,7 @@ class FakeEngine:
     """Writes a tone sequence whose length follows the text and the rate."""
 
     isolated = False
-    version = "1"
+    version = "2"
 
     def check(self) -> None:
         """The fake engine needs nothing installed."""
@@ -44,7 +44,10 @@ class FakeEngine:
             t = np.arange(n) / SAMPLE_RATE
             pitch = rng.uniform(110, 180)
             envelope = np.sin(np.pi * np.arange(n) / n)
-            tone = (np.sin(2 * np.pi * pitch * t) + 0.4 * np.sin(4 * np.pi * pitch * t)) * envelope
+            # A formant-like partial near 2.5 kHz gives the tones speech's balance of
+            # loudness (K-weighted) to level (RMS), as the audio checks measure both.
+            tone = (np.sin(2 * np.pi * pitch * t) + 0.4 * np.sin(4 * np.pi * pitch * t)
+                    + 0.5 * np.sin(2 * np.pi * pitch * 16 * t)) * envelope
             pieces.append(tone)
             pieces.append(np.zeros(int(SAMPLE_RATE * syllable_ms * 0.25 / 1000)))
         pieces.append(np.zeros(int(SAMPLE_RATE * END_PAUSE_MS / 1000)))

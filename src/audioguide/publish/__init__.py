@@ -14,19 +14,20 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from ..model import Chapter, ChapterAudio, ChapterTiming, Script, Timeline
+from ..model import BookAudio, Chapter, ChapterAudio, ChapterTiming, Script, Timeline
 
 
 @dataclass(frozen=True)
 class Edition:
     """Everything a writer may read; `folder` is where it writes.
 
-    `chapter_audio` holds each chapter's audio, MP3 and AAC, joined from encodes; writers copy or
-    join those encodes, never encode again.
+    `book_audio` and `chapter_audio` hold the book's and each chapter's audio, joined from
+    the encodes; writers copy them, never encode again.
     """
 
     script: Script
     timeline: Timeline
+    book_audio: BookAudio
     chapter_audio: tuple[ChapterAudio, ...]
     folder: Path
     work: Path
@@ -71,22 +72,6 @@ def writer(name: str) -> Writer:
     if name not in FORMATS and name in BUILTIN:
         importlib.import_module(f"{__name__}.{name}")
     return FORMATS[name]
-
-
-# ISO 639-2 codes of the languages espeak-ng speaks best, for ID3's language frame.
-_ISO_639_2 = {
-    "ar": "ara", "cs": "ces", "da": "dan", "de": "deu", "el": "ell", "en": "eng",
-    "es": "spa", "fa": "fas", "fi": "fin", "fr": "fra", "he": "heb", "hi": "hin",
-    "hu": "hun", "it": "ita", "ja": "jpn", "ko": "kor", "nl": "nld", "no": "nor",
-    "pl": "pol", "pt": "por", "ro": "ron", "ru": "rus", "sv": "swe", "tr": "tur",
-    "uk": "ukr", "vi": "vie", "zh": "zho",
-}
-
-
-def iso639_2(language: str) -> str | None:
-    """The three-letter code ID3 wants for a BCP 47 tag (en-US -> eng), if known."""
-    primary = language.split("-")[0].lower()
-    return primary if len(primary) == 3 else _ISO_639_2.get(primary)
 
 
 def chapter_filename(chapter: Chapter | ChapterTiming) -> str:

@@ -1,0 +1,213 @@
+"""The one boundary to mutagen: the tags audioguide writes, built in one place.
+
+Every call into mutagen goes through here, and its failures (its own errors and the
+OS's) become an EncodeError naming the file. The ID3 frames that the book MP3 and the
+chapter MP3s share are made by one function, so the files always agree.
+"""
+
+from __future__ import annotations
+
+import struct
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import mutagen
+from mutagen.id3 import (
+    APIC,
+    CHAP,
+    COMM,
+    CTOC,
+    ID3,
+    TALB,
+    TCOM,
+    TCON,
+    TIT2,
+    TLAN,
+    TPE1,
+    TPE2,
+    TRCK,
+    CTOCFlags,
+)
+from mutagen.id3._tags import save_frame
+from mutagen.mp4 import MP4, MP4Cover
+
+from .errors import EncodeError
+from .model import ChapterTiming, Script
+
+NO_OFFSET = 0xFFFFFFFF
+UNDETERMINED = "und"
+
+# ISO 639-2 codes of the languages espeak-ng speaks best, for the language tags.
+_ISO_639_2 = {
+    "ar": "ara", "cs": "ces", "da": "dan", "de": "deu", "el": "ell", "en": "eng",
+    "es": "spa", "fa": "fas", "fi": "fin", "fr": "fra", "he": "heb", "hi": "hin",
+    "hu": "hun", "it": "ita", "ja": "jpn", "ko": "kor", "nl": "nld", "no": "nor",
+    "pl": "pol", "pt": "por", "ro": "ron", "ru": "rus", "sv": "swe", "tr": "tur",
+    "uk": "ukr", "vi": "vie", "zh": "zho",
+}
+
+
+def iso639_2(language: str) -> str | None:
+    """The three-letter code for a BCP 47 tag (en-US -> eng), if known."""
+    primary = language.split("-")[0].lower()
+    return primary if len(primary) == 3 and primary.isalpha() else _ISO_639_2.get(primary)
+
+
+def language_code(script: Script) -> str:
+    """The script's language as ISO 639-2, or `und` (undetermined) when it has none."""
+    return iso639_2(script.language) or UNDETERMINED
+
+
+class _ChapterOrderedID3(ID3):
+    """ID3 tags whose CHAP frames are written in time order.
+
+    mutagen orders frames by size; readers that list chapters in file order (ffmpeg,
+    and so mpv) would then show them shuffled.
+    """
+
+    def _write(self, config: Any) -> bytearray:
+        this: Any = self  # mutagen is untyped
+        others: Any = ID3()
+        for frame in this.values():
+            if frame.FrameID != "CHAP":
+                others.add(frame)
+        data = bytearray(others._write(config))
+        for chapter in sorted(this.getall("CHAP"), key=lambda frame: frame.start_time):
+            data += save_frame(chapter, config=config)
+        return data
+
+
+def _id3(script: Script, narrator: str, title: str, comment: str) -> Any:
+    """The frames every MP3 of an edition carries."""
+    tags: Any = _ChapterOrderedID3()  # type: ignore[no-untyped-call]
+    tags.add(TIT2(encoding=3, text=title))
+    tags.add(TALB(encoding=3, text=script.title))
+    tags.add(TPE1(encoding=3, text=script.author))
+    tags.add(TPE2(encoding=3, text=script.author))
+    tags.add(TCON(encoding=3, text="Audiobook"))
+    tags.add(TCOM(encoding=3, text=narrator))
+    language = language_code(script)
+    if language != UNDETERMINED:
+        tags.add(TLAN(encoding=3, text=language))
+    tags.add(COMM(encoding=3, lang=language, desc="", text=comment))
+    return tags
+
+
+def tag_book_mp3(path: Path, script: Script, narrator: str, cover: bytes,
+                 chapters: tuple[ChapterTiming, ...]) -> None:
+    """The book MP3's ID3v2.3 tags: cover, one ordered table of contents, a CHAP each."""
+    tags = _id3(script, narrator, script.title,
+                f"Narrated by {narrator}. {script.description}".strip())
+    tags.add(APIC(encoding=3, mime="image/png", type=3, desc="Cover", data=cover))
+    ids = [f"ch{c.number:03d}" for c in chapters]
+    tags.add(CTOC(element_id="toc", flags=CTOCFlags.TOP_LEVEL | CTOCFlags.ORDERED,
+                  child_element_ids=ids, sub_frames=[TIT2(encoding=3, text=script.title)]))
+    for element_id, chapter in zip(ids, chapters, strict=True):
+        tags.add(CHAP(element_id=element_id, start_time=chapter.start_ms,
+                      end_time=chapter.end_ms, start_offset=NO_OFFSET, end_offset=NO_OFFSET,
+                      sub_frames=[TIT2(encoding=3, text=chapter.title)]))
+    save_id3(tags, path)
+
+
+def tag_chapter_mp3(path: Path, script: Script, narrator: str, title: str, track: int) -> None:
+    """A chapter file's ID3v2.3 tags: its title and its place in the book."""
+    tags = _id3(script, narrator, title, f"Narrated by {narrator}")
+    tags.add(TRCK(encoding=3, text=f"{track}/{len(script.chapters)}"))
+    save_id3(tags, path)
+
+
+def save_id3(tags: ID3, path: Path) -> None:
+    """Save ID3v2.3 tags (the best supported version) and no ID3v1."""
+    try:
+        tags.save(path, v2_version=3, v1=0, padding=lambda info: 0)
+    except (OSError, mutagen.MutagenError) as exc:
+        raise EncodeError(f"cannot write the ID3 tags ({exc})", path=path) from None
+
+
+def tag_m4b(path: Path, script: Script, narrator: str, cover: bytes) -> None:
+    """The M4B's iTunes-style tags: an audiobook (stik 2) with its cover and narrator."""
+    try:
+        tags = MP4(path)
+        tags["\xa9nam"] = [script.title]
+        tags["\xa9alb"] = [script.title]
+        tags["\xa9ART"] = [script.author]
+        tags["aART"] = [script.author]
+        tags["\xa9gen"] = ["Audiobook"]
+        tags["\xa9wrt"] = [narrator]
+        tags["\xa9cmt"] = [f"Narrated by {narrator}. {script.description}".strip()]
+        tags["desc"] = [script.description or script.title]
+        tags["stik"] = [2]
+        tags["covr"] = [MP4Cover(cover, imageformat=MP4Cover.FORMAT_PNG)]
+        tags.save()
+    except (OSError, mutagen.MutagenError) as exc:
+        raise EncodeError(f"cannot write the M4B tags ({exc})", path=path) from None
+
+
+def length_ms(path: Path) -> int | None:
+    """The length of an audio file as its header gives it, or None when it has none."""
+    try:
+        audio = mutagen.File(path)
+    except (OSError, mutagen.MutagenError):
+        return None
+    length = getattr(getattr(audio, "info", None), "length", 0)
+    return round(length * 1000) if length else None
+
+
+def set_track_languages(path: Path, language: str) -> None:
+    """Set the language of every track of an MP4 file (ISO 639-2) in place.
+
+    ffmpeg tags the chapter text track it makes with the QuickTime code for English
+    whatever the audio's language; the media header's packed code is rewritten here.
+    """
+    packed = 0
+    for char in language:
+        packed = (packed << 5) | (ord(char) - 0x60)
+    try:
+        with path.open("r+b") as handle:
+            for offset in _media_headers(handle):
+                handle.seek(offset)
+                version = handle.read(1)[0]
+                # version, flags, two dates, time scale, duration, then the language
+                handle.seek(offset + 4 + (16 if version == 1 else 8) + 4
+                            + (8 if version == 1 else 4))
+                handle.write(struct.pack(">H", packed))
+    except (OSError, IndexError, struct.error) as exc:
+        raise EncodeError(f"cannot set the track languages ({exc})", path=path) from None
+
+
+def _media_headers(handle: Any) -> Iterator[int]:
+    """The offset of the body of every `mdhd` box under moov/trak/mdia."""
+    handle.seek(0, 2)
+    end = handle.tell()
+    for kind, body, size in _boxes(handle, 0, end):
+        if kind == b"moov":
+            for trak, trak_body, trak_size in _boxes(handle, body, body + size):
+                if trak != b"trak":
+                    continue
+                for mdia, mdia_body, mdia_size in _boxes(handle, trak_body, trak_body + trak_size):
+                    if mdia != b"mdia":
+                        continue
+                    for mdhd, mdhd_body, _ in _boxes(handle, mdia_body, mdia_body + mdia_size):
+                        if mdhd == b"mdhd":
+                            yield mdhd_body
+
+
+def _boxes(handle: Any, start: int, end: int) -> list[tuple[bytes, int, int]]:
+    """(type, body offset, body size) of each box between `start` and `end`."""
+    found = []
+    offset = start
+    while offset + 8 <= end:
+        handle.seek(offset)
+        size, kind = struct.unpack(">I4s", handle.read(8))
+        header = 8
+        if size == 1:
+            size = struct.unpack(">Q", handle.read(8))[0]
+            header = 16
+        elif size == 0:
+            size = end - offset
+        if size < header:
+            raise EncodeError("a damaged MP4 box")
+        found.append((kind, offset + header, size - header))
+        offset += size
+    return found
