@@ -10,7 +10,12 @@ import re
 import subprocess
 import sys
 
+import pytest
+
 from conftest import ROOT
+
+# It narrates with the real engine (and takes minutes): outside the fast subset.
+pytestmark = pytest.mark.real_engine
 
 
 def test_the_quick_benchmark_runs_and_reports_every_ratio() -> None:
