@@ -28,7 +28,6 @@ with warnings.catch_warnings():
     warnings.simplefilter("ignore", DeprecationWarning)  # audioop, on Python 3.11 and 3.12
     from pydub import AudioSegment
     from pydub.generators import SignalGenerator
-    from pydub.silence import detect_leading_silence
 
 from .errors import EngineError
 from .framing import SAMPLE_RATE
@@ -61,14 +60,33 @@ def trim(path: Path) -> None:
     A clip with no sound at all is left as it is (the caller reports it).
     """
     audio = read(path)
-    lead = detect_leading_silence(audio, SILENCE_THRESHOLD_DBFS, chunk_size=1)
+    lead, trail = quiet_edges_ms(audio)
     if lead >= len(audio):
         return
-    trail = detect_leading_silence(audio.reverse(), SILENCE_THRESHOLD_DBFS, chunk_size=1)
     margin = silence(round(CLIP_MARGIN_MS * SAMPLE_RATE / 1000))
     trimmed = margin + audio[lead:len(audio) - trail] + margin
     with path.open("wb") as handle:
         trimmed.export(handle, format="wav")
+
+
+def quiet_edges_ms(audio: AudioSegment) -> tuple[int, int]:
+    """The milliseconds of quiet (every 1 ms chunk under SILENCE_THRESHOLD_DBFS) at the
+    start and at the end of `audio`.
+
+    What pydub's `detect_leading_silence` finds, with its chunks and threshold, but
+    computed for every chunk at once: pydub walks a millisecond at a time in Python,
+    some 60 ms for each clip, which a book's thousands of clips cannot afford.
+    """
+    chunk = audio.frame_rate // 1000
+    values = np.frombuffer(audio.raw_data, dtype="<i2").astype(np.float64)
+    count = -(-len(values) // chunk)
+    padded = np.zeros(count * chunk)
+    padded[:len(values)] = values
+    rms = np.sqrt((padded.reshape(count, chunk) ** 2).mean(axis=1))
+    loud = np.nonzero(rms >= 32768 * 10 ** (SILENCE_THRESHOLD_DBFS / 20))[0]
+    if not len(loud):
+        return len(audio), 0
+    return int(loud[0]), int(count - 1 - loud[-1])
 
 
 def silence(frames: int) -> AudioSegment:
