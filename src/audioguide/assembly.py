@@ -141,7 +141,7 @@ def limit_samples(values: np.ndarray, ceiling: float) -> np.ndarray:
     if not len(values) or peak.max() <= ceiling:
         return values
     width = max(1, round(SAMPLE_RATE * LIMITER_WINDOW_MS / 1000))
-    need = np.minimum(1.0, ceiling / np.maximum(peak, 1e-9))
+    need = np.minimum(np.float32(1.0), np.float32(ceiling) / np.maximum(peak, np.float32(1e-9)))
     held = sliding_min(need, 2 * width + 1)
     smooth = moving_mean(held, width | 1)
     # Rounding to 16 bits could land a hair above the ceiling: stay a step below it.
@@ -154,7 +154,7 @@ def sliding_min(values: np.ndarray, size: int) -> np.ndarray:
     half = size // 2
     padded = np.pad(values, half, mode="edge")
     blocks = -(-len(padded) // size)
-    grid = np.full(blocks * size, np.inf)
+    grid = np.full(blocks * size, np.inf, dtype=values.dtype)
     grid[:len(padded)] = padded
     rows = grid.reshape(blocks, size)
     prefix = np.minimum.accumulate(rows, axis=1).ravel()
@@ -167,7 +167,8 @@ def moving_mean(values: np.ndarray, size: int) -> np.ndarray:
     """The mean over a centred window of odd `size`, edges extended."""
     padded = np.pad(values.astype(np.float64), size // 2, mode="edge")
     sums = np.concatenate(([0.0], np.cumsum(padded)))
-    return (sums[size:] - sums[:-size]) / size
+    mean: np.ndarray = ((sums[size:] - sums[:-size]) / size).astype(values.dtype)
+    return mean
 
 
 class _RoomTone(SignalGenerator):  # type: ignore[misc]  # pydub is untyped

@@ -32,10 +32,9 @@ from .framing import (
     LAME_PADDING,
     MP3,
     OUTPUT_RATE,
-    SAMPLE_RATE,
     SPARE_PCM_FRAMES,
 )
-from .loudness import StreamingMeter
+from .gain import hops
 from .mpegaudio import adts_offsets, frame_offsets, info_frame
 from .timeline import Layout, Segment
 from .tools import ffmpeg
@@ -159,8 +158,7 @@ def encode(segment: Segment, gain_db: float, work: Path, store: EncodeCache, key
     staging = Path(tempfile.mkdtemp(prefix=".encode-", dir=work))
     wav, mp3, aac = staging / "segment.wav", staging / "segment.mp3", staging / "segment.aac"
     audio = assembly.master(assembly.assemble(segment.pieces, SPARE_PCM_FRAMES), gain_db)
-    meter = StreamingMeter(SAMPLE_RATE)
-    meter.feed(assembly.samples(audio)[:segment.frames])
+    energies = hops(assembly.samples(audio)[:segment.frames])
     with wav.open("wb") as handle:
         audio.export(handle, format="wav")
     del audio
@@ -179,7 +177,7 @@ def encode(segment: Segment, gain_db: float, work: Path, store: EncodeCache, key
         with ThreadPoolExecutor(max_workers=2) as pool:
             for future in [pool.submit(run, args, out, name) for args, out, name in commands]:
                 future.result()
-        return store.put(key, mp3, aac, meter.hops)
+        return store.put(key, mp3, aac, energies)
     finally:
         shutil.rmtree(staging, ignore_errors=True)
 

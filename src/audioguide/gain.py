@@ -65,8 +65,15 @@ def energies(unit: Segment, gain_db: float, limited: bool) -> np.ndarray:
     values = values * np.float32(10 ** (gain_db / 20))
     if limited:
         values = assembly.limit_samples(values, 10 ** (assembly.PEAK_CEILING_DBFS / 20))
+    return hops(values)
+
+
+def hops(values: np.ndarray) -> np.ndarray:
+    """The K-weighted energy per 100 ms of a segment's samples, fed a second at a time
+    (the meter's FFTs, and the memory they take, stay the size of a second)."""
     meter = StreamingMeter(SAMPLE_RATE)
-    meter.feed(values)
+    for start in range(0, len(values), SAMPLE_RATE):
+        meter.feed(values[start:start + SAMPLE_RATE])
     return meter.hops
 
 

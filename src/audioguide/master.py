@@ -12,6 +12,9 @@ Memory does not grow with the length of the book: a segment is assembled at a ti
 
 from __future__ import annotations
 
+import contextlib
+import ctypes
+import sys
 import threading
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
@@ -49,6 +52,7 @@ def master(script: Script, clips: dict[str, Clip], work: Path, cache: Path, jobs
            ) -> Mastered:
     """Master and encode every segment (reusing cached encodes), join the files, and time
     the book."""
+    _map_large_buffers()
     units = [segment for index, pieces in enumerate(timeline.plan(script, clips))
              for segment in timeline.segments(index, pieces)]
     chapter_parts = []
@@ -83,6 +87,18 @@ def master(script: Script, clips: dict[str, Clip], work: Path, cache: Path, jobs
                     tuple(chapters), timeline.timeline(script, book, chapter_files),
                     mastered_lufs, gain_db,
                     encoded=len({s.chapter for s in changed if s.chapter >= 0}))
+
+
+def _map_large_buffers() -> None:
+    """Have glibc map each buffer of a megabyte or more on its own.
+
+    A segment's assembly and metering allocate and free buffers of a few megabytes in
+    several threads; glibc would otherwise keep them in each thread's arena after the
+    first free, and the process would grow with the number of segments.
+    """
+    if sys.platform.startswith("linux"):
+        with contextlib.suppress(OSError, AttributeError):
+            ctypes.CDLL("libc.so.6").mallopt(-3, 1 << 20)  # M_MMAP_THRESHOLD
 
 
 def _lay_out(parts: list[Segment], encodes: dict[Segment, Encoded]) -> Layout:
