@@ -46,6 +46,7 @@ BAD_SCRIPTS: dict[str, tuple[int, str]] = {
     "bad-pause-in-front-matter.md": (9, "pause paragraph must be a length such as 250ms"),
     "lexicon-empty-spoken.md": (9, "lexicon entry 'CST' has an empty spoken form"),
     "lexicon-recursive.md": (9, "recursive ('NYC' -> 'NYC'): a spoken form must not contain"),
+    "lexicon-tagged-key.md": (9, "lexicon entry True must map text to text; remove the tag"),
     "not-utf8.md": (13, "is not UTF-8 text; save it as UTF-8"),
     "nul-byte.md": (13, "contains a NUL character; remove it"),
     "raw-html.md": (13, "raw HTML is not spoken; use Markdown"),
@@ -258,6 +259,21 @@ def test_long_sentence_is_split_below_the_utterance_limit() -> None:
     assert written is not None
     assert " ".join(s.text for s in pieces).split() == written.group().split()
     assert len(written.group().split()) > 5000
+
+
+def test_lexicon_keys_and_values_are_the_text_written(tmp_path: Path) -> None:
+    """YAML 1.1 booleans and numbers in the lexicon stay the words the author wrote."""
+    script = tmp_path / "words.md"
+    lexicon = ("lexicon:\n  NO: Norway\n  ON: Ontario\n  Y: why\n  OFF: off\n"
+               "  1984: nineteen eighty-four\n  YES: 'yes'\n---\n")
+    script.write_text(VALID_FRONT_MATTER.removesuffix("---\n") + lexicon
+                      + "\n## One\n\nNO, ON, Y and OFF in 1984: False and True stay.\n",
+                      encoding="utf-8")
+    parsed = parse_script(script)
+    assert parsed.lexicon == (("NO", "Norway"), ("ON", "Ontario"), ("Y", "why"), ("OFF", "off"),
+                              ("1984", "nineteen eighty-four"), ("YES", "yes"))
+    assert parsed.chapters[0].sentences[1].spoken == (
+        "Norway, Ontario, why and off in nineteen eighty-four: False and True stay.")
 
 
 def test_lexicon_changes_speech_only() -> None:

@@ -130,6 +130,7 @@ class _FrontMatter:
     def __init__(self, text: str, path: Path):
         self.path = path
         self._lines: dict[str, int] = {}
+        self._entry_lines: dict[str, list[int]] = {}
         data = self._load(text)
         self._check_keys(data)
         self.title = self._required(data, "title")
@@ -159,8 +160,14 @@ class _FrontMatter:
 
     def _load(self, text: str) -> dict[str, Any]:
         try:
-            node = yaml.compose(text, Loader=yaml.SafeLoader)
-            data = yaml.safe_load(text)
+            loader = _Loader(text)
+            try:
+                node = loader.get_single_node()
+                if isinstance(node, yaml.MappingNode):
+                    _lexicon_as_written(node)
+                data = loader.construct_document(node) if node is not None else None
+            finally:
+                loader.dispose()
         except yaml.MarkedYAMLError as exc:
             problem = (exc.problem or exc.context or "malformed YAML").strip()
             # An unclosed quote or bracket is found only at the end of the front matter;
@@ -199,6 +206,7 @@ class _FrontMatter:
                                   line=key_node.start_mark.line + 2)
             seen.add(key)
             self._lines[key] = key_node.start_mark.line + 2
+            self._entry_lines.setdefault(prefix, []).append(key_node.start_mark.line + 2)
             if isinstance(value_node, yaml.MappingNode) and not prefix:
                 self._record_lines(value_node, key + ".")
 
@@ -298,17 +306,46 @@ class _FrontMatter:
         if not isinstance(value, dict):
             raise self._error("lexicon", "lexicon must be a mapping of written form to spoken form")
         entries: dict[str, str] = {}
-        for written, spoken in value.items():
-            key = f"lexicon.{written}"
-            if not isinstance(written, (str, int)) or not isinstance(spoken, (str, int)):
-                raise self._error(key, f"lexicon entry {written!r} must map text to text")
-            entries[str(written)] = str(spoken)
+        for index, (written, spoken) in enumerate(value.items()):
+            if not isinstance(written, str) or not isinstance(spoken, str):
+                raise ScriptError(f"lexicon entry {written!r} must map text to text; "
+                                  "remove the tag or put it in quotes", path=self.path,
+                                  line=self._entry_lines["lexicon."][index])
+            entries[written] = spoken
         problem = check_lexicon(entries)
         if problem:
             # Only the quoted form: a short entry such as 'e' occurs in any message.
             bad = next((w for w in entries if repr(w) in problem), None)
             raise self._error(f"lexicon.{bad}" if bad else "lexicon", problem)
         return tuple(entries.items())
+
+
+_STR_TAG = "tag:yaml.org,2002:str"
+
+
+class _Loader(yaml.SafeLoader):
+    """The safe loader, remembering which scalars had no tag written on them."""
+
+    def compose_scalar_node(self, anchor: str | None) -> yaml.ScalarNode:
+        tag = self.peek_event().tag
+        node = super().compose_scalar_node(anchor)
+        node.untagged = tag in (None, "!")  # type: ignore[attr-defined]
+        return node
+
+
+def _lexicon_as_written(root: yaml.MappingNode) -> None:
+    """Read the lexicon's words as the text written: YAML 1.1 would make NO a boolean.
+
+    Only scalars without a written tag are read as text; `!!bool yes` stays what the
+    author asked for, and is refused as a key that is not text.
+    """
+    for key_node, value_node in root.value:
+        if key_node.value != "lexicon" or not isinstance(value_node, yaml.MappingNode):
+            continue
+        for entry in value_node.value:
+            for scalar in entry:
+                if isinstance(scalar, yaml.ScalarNode) and getattr(scalar, "untagged", False):
+                    scalar.tag = _STR_TAG
 
 
 @dataclass
