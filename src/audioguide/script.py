@@ -323,13 +323,13 @@ class _FrontMatter:
 _STR_TAG = "tag:yaml.org,2002:str"
 
 
-class _Loader(yaml.SafeLoader):
+class _Loader(yaml.SafeLoader):  # type: ignore[misc]  # PyYAML is untyped
     """The safe loader, remembering which scalars had no tag written on them."""
 
     def compose_scalar_node(self, anchor: str | None) -> yaml.ScalarNode:
         tag = self.peek_event().tag
         node = super().compose_scalar_node(anchor)
-        node.untagged = tag in (None, "!")  # type: ignore[attr-defined]
+        node.untagged = tag in (None, "!")
         return node
 
 
