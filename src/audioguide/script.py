@@ -7,8 +7,9 @@ else escapes `parse_script` for any input.
 from __future__ import annotations
 
 import hashlib
+import html.parser
 import re
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
@@ -18,9 +19,9 @@ from markdown_it import MarkdownIt
 from markdown_it.token import Token
 
 from .errors import ScriptError
-from .model import BlockKind, Chapter, Pauses, Script, Sentence, Source, Voice
+from .model import BlockKind, Chapter, Pauses, Script, Sentence, Source, Span, Voice
 from .names import slugify, unique_slugs
-from .speech import check_lexicon, clean_text, split_sentences, to_speech
+from .speech import check_lexicon, clean_text, speak, split_sentences
 
 KNOWN_KEYS = {
     "title", "author", "byline", "source", "language", "narrator", "description",
@@ -359,6 +360,8 @@ class _Block:
     kind: BlockKind
     line: int
     text: str
+    # Parts of the text that markup says to speak otherwise: (written, spoken, why).
+    marks: tuple[tuple[str, str, str], ...] = ()
 
 
 class _Body:
@@ -386,7 +389,7 @@ class _Body:
                         raise ScriptError(f"chapter title {title!r} is already used at line "
                                           f"{other_line}; titles must be unique",
                                           path=self.path, line=item.line)
-                raw.append((title, item.line, []))
+                raw.append((title, item.line, [item]))
             elif not raw:
                 line = item.line
                 raise ScriptError("text before the first chapter; start the body with a "
@@ -399,26 +402,29 @@ class _Body:
         slugs = unique_slugs([title for title, _, _ in raw])
         chapters = []
         numbered = enumerate(zip(raw, slugs, strict=True), start=1)
-        for number, ((title, line, items), slug) in numbered:
-            chapters.append(self._chapter(number, title, slug, line, items,
-                                          last=number == len(raw)))
+        for number, ((_, _, items), slug) in numbered:
+            heading, *rest = items
+            assert isinstance(heading, _Block)
+            chapters.append(self._chapter(number, heading, slug, rest, last=number == len(raw)))
         return tuple(chapters)
 
-    def _chapter(self, number: int, title: str, slug: str, line: int,
+    def _chapter(self, number: int, heading: _Block, slug: str,
                  items: list[_Block | _Pause], last: bool) -> Chapter:
         pauses = self.meta.pauses
         lexicon = self.meta.lexicon
         language = self.meta.language
         sentences: list[Sentence] = []
+        title, line = heading.text, heading.line
 
-        def add(text: str, sentence_line: int, block: int, kind: BlockKind, pause: int) -> None:
-            spoken = to_speech(text, lexicon, language)
+        def add(text: str, spans: list[Span], sentence_line: int, block: int, kind: BlockKind,
+                pause: int) -> None:
+            spoken, changes = speak(text, lexicon, language, spans)
             if spoken:
                 sentence_id = f"c{number:02d}s{len(sentences):03d}"
                 sentences.append(Sentence(sentence_id, text, spoken, sentence_line, block, kind,
-                                          pause))
+                                          pause, changes))
 
-        add(title, line, 0, "heading", pauses.paragraph_ms)
+        add(title, _spans(title, heading.marks)[0], line, 0, "heading", pauses.paragraph_ms)
         if not sentences:
             raise ScriptError(f"chapter title {title!r} has nothing speakable",
                               path=self.path, line=line)
@@ -430,9 +436,10 @@ class _Body:
                 continue
             block_number += 1
             parts = split_sentences(item.text, language)
+            spans = _spans(item.text, item.marks, parts)
             for i, part in enumerate(parts):
                 pause = pauses.paragraph_ms if i == len(parts) - 1 else pauses.sentence_ms
-                add(part, item.line, block_number, item.kind, pause)
+                add(part, spans[i], item.line, block_number, item.kind, pause)
         if len(sentences) == 1:
             raise ScriptError(f"chapter {title!r} has no text; add some or remove the heading",
                               path=self.path, line=line)
@@ -453,14 +460,15 @@ class _Body:
                     level = int(token.tag[1])
                     raise self._error(token, f"{'#' * level} headings are not used; chapters are "
                                       "'## Title' and the book title comes from front matter")
-                title = clean_text(self._inline_text(tokens[i + 1]))
+                raw_title, marks = self._inline_text(tokens[i + 1])
+                title = clean_text(raw_title)
                 if not title:
                     raise self._error(token, "a chapter heading needs a title")
                 if len(title.encode()) > MAX_TITLE_BYTES:
                     raise self._error(token, f"chapter title is too long for the players' "
                                       f"chapter menus (at most {MAX_TITLE_BYTES} bytes); "
                                       "shorten it")
-                yield _Block("heading", self._line(token), title)
+                yield _Block("heading", self._line(token), title, marks)
                 i += 3
                 continue
             if kind in ("blockquote_open", "bullet_list_open", "ordered_list_open"):
@@ -468,10 +476,11 @@ class _Body:
             elif kind in ("blockquote_close", "bullet_list_close", "ordered_list_close"):
                 kinds.pop()
             elif kind == "inline":
-                text = clean_text(self._inline_text(token))
+                raw_text, marks = self._inline_text(token)
+                text = clean_text(raw_text)
                 if text:
                     block_kind: BlockKind = kinds[-1] if kinds else "paragraph"
-                    yield _Block(block_kind, self._line(token), text)
+                    yield _Block(block_kind, self._line(token), text, marks)
             elif kind == "html_block":
                 directive = self._directive(token)
                 if directive is not None:
@@ -480,16 +489,6 @@ class _Body:
                 raise self._error(token, "code blocks are not spoken; write the text as a "
                                   "paragraph, or remove it")
             i += 1
-
-    def _check_inline_html(self, token: Token, html: str) -> None:
-        """Inline HTML would vanish from speech and text without a word; say so instead."""
-        comment = _COMMENT.match(html)
-        if comment is None:
-            raise self._error(token, f"raw HTML {html!r} is not spoken; use Markdown, or "
-                              "write the text without it")
-        if _PAUSE.match(comment.group(1)):
-            raise self._error(token, "a pause directive must be on a line of its own, "
-                              "with blank lines around it")
 
     def _directive(self, token: Token) -> _Pause | None:
         match = _COMMENT.match(token.content)
@@ -506,15 +505,148 @@ class _Body:
                               f"(at most {MAX_PAUSE_MS // 1000}s)")
         return _Pause(ms, self._line(token))
 
-    def _inline_text(self, token: Token) -> str:
-        parts: list[str] = []
+    def _inline_text(self, token: Token) -> tuple[str, tuple[tuple[str, str, str], ...]]:
+        """The text of an inline run and the parts that markup says to speak otherwise."""
+        reader = _InlineHtml(lambda message: self._error(token, message))
         for child in token.children or []:
             if child.type == "html_inline":
-                self._check_inline_html(token, child.content)
-            if child.type in ("text", "code_inline"):
-                parts.append(child.content)
+                reader.tag(child.content)
+            elif child.type in ("text", "code_inline"):
+                reader.text(child.content)
             elif child.type in ("softbreak", "hardbreak"):
-                parts.append(" ")
+                reader.text(" ")
             elif child.type == "image":
-                parts.append(child.content)
-        return "".join(parts)
+                reader.text(child.content)
+        return reader.finish()
+
+
+# Inline elements read as their text.
+_INLINE_TAGS = frozenset(
+    "a abbr b bdi bdo cite code data del dfn em font i ins kbd mark q s samp small span "
+    "strong sub sup time u var br wbr img".split()
+)
+# Elements whose content is never read, shown or spoken.
+_DROPPED_TAGS = frozenset(
+    "script style iframe object embed noscript template svg math canvas video audio "
+    "textarea select".split()
+)
+
+
+class _InlineHtml:
+    """Inline HTML inside a Markdown paragraph, read with the standard library's HTML parser.
+
+    Common inline elements give their text; `<abbr title>` gives the spoken form of its
+    text; `<img>` gives its alt text to readers and nothing to the voice; scripts, styles,
+    frames and objects give nothing at all. Anything else is refused by `error`.
+    """
+
+    def __init__(self, error: Callable[[str], ScriptError]):
+        self.error = error
+        self.parts: list[str] = []
+        self.marks: list[tuple[str, str, str]] = []
+        self.dropped: list[str] = []
+        self.abbrs: list[tuple[int, str | None]] = []
+
+    def text(self, text: str) -> None:
+        if not self.dropped:
+            self.parts.append(text)
+
+    def tag(self, html: str) -> None:
+        comment = _COMMENT.match(html)
+        if comment is not None:
+            if _PAUSE.match(comment.group(1)):
+                raise self.error("a pause directive must be on a line of its own, "
+                                 "with blank lines around it")
+            return
+        events = _TagReader.read(html)
+        if len(events) != 1:
+            raise self.error(f"raw HTML {html!r} is not read; use Markdown, or write the "
+                             "text without it")
+        kind, name, attrs = events[0]
+        if self.dropped:
+            if kind == "end" and name == self.dropped[-1]:
+                self.dropped.pop()
+            elif kind == "start" and name in _DROPPED_TAGS:
+                self.dropped.append(name)
+            return
+        if name in _DROPPED_TAGS:
+            if kind == "start":
+                self.dropped.append(name)
+            return
+        if name not in _INLINE_TAGS:
+            raise self.error(f"raw HTML <{name}> is not spoken; use Markdown, or write the "
+                             "text without it")
+        if name == "br" or name == "wbr":
+            self.parts.append(" " if name == "br" else "")
+        elif name == "img" and kind != "end":
+            alt = clean_text(attrs.get("alt") or "")
+            if alt:
+                self.parts.append(f" {alt} ")
+                self.marks.append((alt, "", "image alt text, shown but not spoken"))
+        elif name == "abbr" and kind == "start":
+            self.abbrs.append((len(self.parts), attrs.get("title")))
+        elif name == "abbr" and kind == "end" and self.abbrs:
+            start, title = self.abbrs.pop()
+            written = clean_text("".join(self.parts[start:]))
+            if title and clean_text(title) and written:
+                self.marks.append((written, clean_text(title), "abbr title"))
+
+    def finish(self) -> tuple[str, tuple[tuple[str, str, str], ...]]:
+        if self.dropped:
+            raise self.error(f"<{self.dropped[-1]}> is never closed, so the rest of the "
+                             f"paragraph would be lost; add </{self.dropped[-1]}>")
+        return "".join(self.parts), tuple(self.marks)
+
+
+class _TagReader(html.parser.HTMLParser):
+    """The start and end tags in a piece of HTML, attributes decoded."""
+
+    def __init__(self) -> None:
+        super().__init__(convert_charrefs=True)
+        self.events: list[tuple[str, str, dict[str, str | None]]] = []
+
+    @classmethod
+    def read(cls, html_text: str) -> list[tuple[str, str, dict[str, str | None]]]:
+        reader = cls()
+        reader.feed(html_text)
+        reader.close()
+        return reader.events
+
+    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        self.events.append(("start", tag, dict(attrs)))
+
+    def handle_startendtag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        self.events.append(("empty", tag, dict(attrs)))
+
+    def handle_endtag(self, tag: str) -> None:
+        self.events.append(("end", tag, {}))
+
+    def handle_data(self, data: str) -> None:
+        self.events.append(("data", data, {}))
+
+
+def _spans(text: str, marks: tuple[tuple[str, str, str], ...],
+           parts: list[str] | None = None) -> list[list[Span]]:
+    """For each sentence of a block, the spans its marks cover, located in order.
+
+    A mark that falls across two sentences is left to the ordinary rules.
+    """
+    parts = parts if parts is not None else [text]
+    starts: list[int] = []
+    cursor = 0
+    for part in parts:
+        at = text.find(part, cursor)
+        starts.append(at if at >= 0 else cursor)
+        cursor = starts[-1] + len(part)
+    result: list[list[Span]] = [[] for _ in parts]
+    cursor = 0
+    for written, spoken, why in marks:
+        at = text.find(written, cursor)
+        if at < 0:
+            continue
+        cursor = at + len(written)
+        for i, (start, part) in enumerate(zip(starts, parts, strict=True)):
+            if start <= at and cursor <= start + len(part):
+                result[i].append(Span(at - start, cursor - start, spoken, why))
+                break
+    return result
