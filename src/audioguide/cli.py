@@ -171,6 +171,45 @@ def render(scripts: tuple[Path, ...], output: Path, formats: tuple[str, ...],
 
 
 @main.command()
+@click.argument("scripts", nargs=-1, type=click.Path(path_type=Path))
+@click.option("--spoken", is_flag=True,
+              help="Print each sentence as it will be spoken instead of the findings.")
+@click.option("--strict", is_flag=True,
+              help="Exit 1 when a word to listen to, a heteronym or an unused lexicon entry "
+                   "remains.")
+@_guarded
+def check(scripts: tuple[Path, ...], spoken: bool, strict: bool) -> None:
+    """Find what the voice will misread in SCRIPTS (default: script/*.md).
+
+    One line per finding, `file:line: written -> spoken (why)`: every change the
+    normalization makes, every lexicon hit, every word espeak-ng reads by its spelling
+    rules or letter by letter (names, brands, foreign words: listen to these),
+    heteronyms, and lexicon entries never used. Exit 0 when the check ran.
+    """
+    from .check import check_script, spoken_lines
+    from .errors import CheckError, UsageError
+    from .render import default_scripts
+
+    paths = list(scripts) or default_scripts()
+    if not paths:
+        raise UsageError("no scripts given and none found in script/; give a script path")
+    unresolved: list[tuple[Path, int]] = []
+    for path in paths:
+        script, found = check_script(path)
+        lines = spoken_lines(script) if spoken else [f.format() for f in found]
+        for line in lines:
+            click.echo(line)
+        to_resolve = sum(f.unresolved for f in found)
+        click.echo(f"{path}: {len(found)} findings, {to_resolve} to resolve", err=True)
+        if to_resolve:
+            unresolved.append((path, to_resolve))
+    if strict and unresolved:
+        path, count = unresolved[0]
+        raise CheckError(f"{count} findings to resolve: listen to each, then add a lexicon "
+                         "entry (one that maps a word to itself marks it as checked)", path=path)
+
+
+@main.command()
 @click.option("--engine", default="pyttsx3", show_default=True, help="Speech engine.")
 @_guarded
 def voices(engine: str) -> None:

@@ -118,6 +118,8 @@ class Script:
     pauses: Pauses
     voice: Voice
     chapters: tuple[Chapter, ...]
+    # The line of each lexicon entry, in the order of `lexicon`.
+    lexicon_lines: tuple[int, ...] = field(default=(), compare=False)
 
     def sentences(self) -> tuple[Sentence, ...]:
         return tuple(s for c in self.chapters for s in c.sentences)

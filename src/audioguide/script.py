@@ -81,6 +81,7 @@ def parse_text(raw: bytes, path: Path) -> Script:
         pauses=meta.pauses,
         voice=meta.voice,
         chapters=chapters,
+        lexicon_lines=tuple(meta.line(f"lexicon.{written}") for written, _ in meta.lexicon),
     )
 
 

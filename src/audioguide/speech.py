@@ -785,7 +785,9 @@ def check_lexicon(lexicon: Mapping[str, str]) -> str | None:
     pattern = _whole_word_pattern(list(table))
     if pattern is None:
         return None
-    graph = {key: sorted(set(pattern.findall(spoken))) for key, spoken in table.items()}
+    # An entry that maps a word to itself marks it as checked; it substitutes nothing.
+    graph = {key: sorted(set(pattern.findall(spoken)) - ({key} if spoken == key else set()))
+             for key, spoken in table.items()}
 
     # Depth-first search for a cycle; the path is reported so the author sees it.
     state: dict[str, int] = {}
