@@ -171,6 +171,51 @@ def render(scripts: tuple[Path, ...], output: Path, formats: tuple[str, ...],
 
 
 @main.command()
+@click.argument("source")
+@click.option("-o", "--output", type=click.Path(path_type=Path),
+              help="Script to write (default: script/<title>.md).")
+@click.option("--force", is_flag=True, help="Replace the script if it already exists.")
+@click.option("--keep-alt", is_flag=True,
+              help="Keep images' alt text as sentences (left out by default).")
+@_guarded
+def init(source: str, output: Path | None, force: bool, keep_alt: bool) -> None:
+    """Draft a narration script from an article: plain text, Markdown or HTML.
+
+    SOURCE is a file, or - for standard input. Headings become chapters, the text
+    before the first heading an opening chapter; what only the author can write is
+    marked [TO WRITE: ...], and render refuses the script until it is written. What
+    was guessed is listed on standard error, with the source line to check.
+    """
+    from .draft import default_target, draft, write_draft
+    from .errors import UsageError
+
+    if source == "-":
+        text = sys.stdin.read()
+    else:
+        path = Path(source)
+        if not path.is_file():
+            raise UsageError("no such article file; check the path" if not path.exists()
+                             else "is not a file; give the article's file", path=path)
+        try:
+            text = path.read_text(encoding="utf-8-sig")
+        except UnicodeDecodeError:
+            raise UsageError("is not UTF-8 text; save it as UTF-8", path=path) from None
+        except OSError as exc:
+            raise UsageError(f"cannot read the article ({exc.strerror})", path=path) from None
+    if not text.strip():
+        raise UsageError("the article is empty", path=None if source == "-" else source)
+    result = draft(text, source, keep_alt=keep_alt)
+    target = output or default_target(result, source)
+    write_draft(result.text, target, force)
+    for line, note in result.notes:
+        click.echo(f"{source}:{line}: {note}" if line else f"{source}: {note}", err=True)
+    click.echo(f"{target}: drafted {len(result.chapters)} chapters from {source} "
+               f"({', '.join(result.chapters)}), plus Content note and Credits; write the "
+               f"{result.placeholders} [TO WRITE: ...] placeholders, then run "
+               f"`audioguide check {target}`", err=True)
+
+
+@main.command()
 @click.argument("scripts", nargs=-1, type=click.Path(path_type=Path))
 @click.option("--spoken", is_flag=True,
               help="Print each sentence as it will be spoken instead of the findings.")

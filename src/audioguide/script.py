@@ -29,6 +29,8 @@ KNOWN_KEYS = {
 }
 PAUSE_KEYS = {"sentence", "paragraph", "chapter", "lead_in", "tail"}
 MAX_PAUSE_MS = 60_000
+# Marks what `audioguide init` left for the author to write; a script holding one is refused.
+PLACEHOLDER = "[TO WRITE:"
 # The Nero chapter atom stores a title's length in one byte.
 MAX_TITLE_BYTES = 255
 _LANGUAGE = re.compile(r"^[A-Za-z]{2,3}(-[A-Za-z0-9]{1,8})*$")
@@ -83,6 +85,10 @@ def parse_text(raw: bytes, path: Path) -> Script:
         chapters=chapters,
         lexicon_lines=tuple(meta.line(f"lexicon.{written}") for written, _ in meta.lexicon),
     )
+
+
+def _shorten(text: str, limit: int = 60) -> str:
+    return text if len(text) <= limit else text[: limit - 1].rstrip() + "…"
 
 
 def _decode(raw: bytes, path: Path) -> str:
@@ -234,6 +240,9 @@ class _FrontMatter:
         if not isinstance(value, str):
             raise self._error(key, f"{key} must be text; put it in quotes")
         value = clean_text(value)
+        if PLACEHOLDER in value:
+            raise self._error(key, f"{key} is still a placeholder; replace {value!r} with "
+                              "the text")
         if not value and required:
             raise self._error(key, f"{key} is empty")
         return value
@@ -241,7 +250,7 @@ class _FrontMatter:
     def _source(self, data: dict[str, Any]) -> Source:
         value = data.get("source")
         if isinstance(value, str) and value.strip():
-            return Source(name=clean_text(value))
+            return Source(name=self._required(data, "source"))
         if isinstance(value, dict):
             unknown = set(value) - {"name", "url"}
             if unknown:
@@ -251,6 +260,9 @@ class _FrontMatter:
             name, url = value.get("name"), value.get("url", "")
             if not isinstance(name, str) or not name.strip():
                 raise self._error("source", "source needs a name (the publication)")
+            if PLACEHOLDER in name:
+                raise self._error("source.name", f"source name is still a placeholder; "
+                                  f"replace {clean_text(name)!r} with the text")
             if not isinstance(url, str):
                 raise self._error("source.url", "source url must be text")
             url = url.strip()
@@ -479,6 +491,9 @@ class _Body:
             elif kind == "inline":
                 raw_text, marks = self._inline_text(token)
                 text = clean_text(raw_text)
+                if PLACEHOLDER in text:
+                    raise self._error(token, "a placeholder is still to be written; replace "
+                                      f"{_shorten(text[text.index(PLACEHOLDER):])!r} with text")
                 if text:
                     block_kind: BlockKind = kinds[-1] if kinds else "paragraph"
                     yield _Block(block_kind, self._line(token), text, marks)
