@@ -255,6 +255,30 @@ def check(scripts: tuple[Path, ...], spoken: bool, strict: bool) -> None:
 
 
 @main.command()
+@click.argument("text")
+@click.option("-s", "--script", type=click.Path(path_type=Path),
+              help="Speak with this script's voice, rate and lexicon (default: en-US voice).")
+@click.option("-o", "--output", type=click.Path(path_type=Path),
+              help="Write a WAV file instead of playing on the sound device.")
+@click.option("--engine", help="Speech engine (default: the script's, pyttsx3).")
+@click.option("--cache", type=click.Path(path_type=Path),
+              help="Clip cache folder (default: $AUDIOGUIDE_CACHE or ~/.cache/audioguide).")
+@_guarded
+def say(text: str, script: Path | None, output: Path | None, engine: str | None,
+        cache: Path | None) -> None:
+    """Speak TEXT, one sentence, as a script would: to check a fix by ear."""
+    from .narrate import default_cache_dir
+    from .say import say as say_text
+    from .script import parse_script
+
+    parsed = parse_script(script) if script is not None else None
+    said = say_text(text, parsed, engine, cache or default_cache_dir(), output)
+    click.echo(f"spoken: {said.spoken}")
+    if output is not None:
+        click.echo(f"{output}: {said.duration_ms / 1000:.1f} s")
+
+
+@main.command()
 @click.option("--engine", default="pyttsx3", show_default=True, help="Speech engine.")
 @_guarded
 def voices(engine: str) -> None:
