@@ -95,15 +95,17 @@ def findings(script: Script, readings: WordReadings, known: Callable[[str], bool
         else:
             continue
         found.append((place, Finding(path, place[0], word, spoken, why)))
-    for (written, spoken), line in zip(script.lexicon, _lines(script), strict=True):
+    for (written, spoken), (where, line) in zip(script.lexicon, _origins(script), strict=True):
         if written not in used:
-            found.append(((line, -1, 0), Finding(path, line, written, spoken,
-                                                 "lexicon entry never used")))
+            # The script's own entries sort by line; a PLS file's come first.
+            place = (line if where == path else 0, -1, line)
+            found.append((place, Finding(where, line, written, spoken,
+                                         "lexicon entry never used")))
     return [finding for _, finding in sorted(found, key=lambda item: item[0])]
 
 
-def _lines(script: Script) -> tuple[int, ...]:
-    return script.lexicon_lines or tuple(1 for _ in script.lexicon)
+def _origins(script: Script) -> tuple[tuple[Path, int], ...]:
+    return script.lexicon_origins or tuple((script.path, 1) for _ in script.lexicon)
 
 
 def spoken_lines(script: Script) -> list[str]:

@@ -222,8 +222,11 @@ def init(source: str, output: Path | None, force: bool, keep_alt: bool) -> None:
 @click.option("--strict", is_flag=True,
               help="Exit 1 when a word to listen to, a heteronym or an unused lexicon entry "
                    "remains.")
+@click.option("--export-pls", type=click.Path(path_type=Path), metavar="FILE",
+              help="Write the script's lexicon as a W3C PLS file instead of checking.")
 @_guarded
-def check(scripts: tuple[Path, ...], spoken: bool, strict: bool) -> None:
+def check(scripts: tuple[Path, ...], spoken: bool, strict: bool,
+          export_pls: Path | None) -> None:
     """Find what the voice will misread in SCRIPTS (default: script/*.md).
 
     One line per finding, `file:line: written -> spoken (why)`: every change the
@@ -238,6 +241,16 @@ def check(scripts: tuple[Path, ...], spoken: bool, strict: bool) -> None:
     paths = list(scripts) or default_scripts()
     if not paths:
         raise UsageError("no scripts given and none found in script/; give a script path")
+    if export_pls is not None:
+        from . import pls
+        from .script import parse_script
+
+        if len(paths) != 1:
+            raise UsageError("--export-pls writes one script's lexicon; give one script")
+        script = parse_script(paths[0])
+        pls.write(script.lexicon, script.language, export_pls)
+        click.echo(f"{export_pls}: {len(script.lexicon)} lexicon entries of {paths[0]}", err=True)
+        return
     unresolved: list[tuple[Path, int]] = []
     for path in paths:
         script, found = check_script(path)

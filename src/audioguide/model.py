@@ -118,8 +118,9 @@ class Script:
     pauses: Pauses
     voice: Voice
     chapters: tuple[Chapter, ...]
-    # The line of each lexicon entry, in the order of `lexicon`.
-    lexicon_lines: tuple[int, ...] = field(default=(), compare=False)
+    # Where each lexicon entry is written (the script or its PLS file, and the line),
+    # in the order of `lexicon`.
+    lexicon_origins: tuple[tuple[Path, int], ...] = field(default=(), compare=False)
 
     def sentences(self) -> tuple[Sentence, ...]:
         return tuple(s for c in self.chapters for s in c.sentences)

@@ -18,6 +18,7 @@ import yaml
 from markdown_it import MarkdownIt
 from markdown_it.token import Token
 
+from . import pls
 from .errors import ScriptError
 from .model import BlockKind, Chapter, Pauses, Script, Sentence, Source, Span, Voice
 from .names import slugify, unique_slugs
@@ -25,7 +26,7 @@ from .speech import check_lexicon, clean_text, speak, split_sentences
 
 KNOWN_KEYS = {
     "title", "author", "byline", "source", "language", "narrator", "description",
-    "slug", "content_note", "voice", "rate", "volume", "pauses", "lexicon",
+    "slug", "content_note", "voice", "rate", "volume", "pauses", "lexicon", "lexicon_file",
 }
 PAUSE_KEYS = {"sentence", "paragraph", "chapter", "lead_in", "tail"}
 MAX_PAUSE_MS = 60_000
@@ -70,7 +71,7 @@ def parse_text(raw: bytes, path: Path) -> Script:
         content_note = " ".join(s.text for s in match[0].sentences[1:])
     return Script(
         path=path,
-        digest=hashlib.sha256(raw).hexdigest(),
+        digest=_digest(raw, meta),
         slug=meta.slug or slugify(path.stem),
         title=meta.title,
         author=meta.author,
@@ -83,8 +84,16 @@ def parse_text(raw: bytes, path: Path) -> Script:
         pauses=meta.pauses,
         voice=meta.voice,
         chapters=chapters,
-        lexicon_lines=tuple(meta.line(f"lexicon.{written}") for written, _ in meta.lexicon),
+        lexicon_origins=meta.lexicon_origins,
     )
+
+
+def _digest(raw: bytes, meta: _FrontMatter) -> str:
+    """The script's content address; with a PLS file, its entries count too."""
+    digest = hashlib.sha256(raw)
+    if meta.lexicon_file is not None:
+        digest.update(repr(meta.lexicon).encode())
+    return digest.hexdigest()
 
 
 def _shorten(text: str, limit: int = 60) -> str:
@@ -158,6 +167,8 @@ class _FrontMatter:
         self.content_note = self._text(data, "content_note")
         self.voice = self._voice(data)
         self.pauses = self._pauses(data)
+        self.lexicon_origins: tuple[tuple[Path, int], ...] = ()
+        self.lexicon_file: str | None = None
         self.lexicon = self._lexicon(data)
 
     def line(self, key: str) -> int:
@@ -314,23 +325,36 @@ class _FrontMatter:
         return Pauses(**lengths)
 
     def _lexicon(self, data: dict[str, Any]) -> tuple[tuple[str, str], ...]:
-        value = data.get("lexicon")
-        if value is None:
-            return ()
-        if not isinstance(value, dict):
-            raise self._error("lexicon", "lexicon must be a mapping of written form to spoken form")
+        """The PLS file's entries, then the front matter's (which win over the file's)."""
         entries: dict[str, str] = {}
-        for index, (written, spoken) in enumerate(value.items()):
+        origins: dict[str, tuple[Path, int]] = {}
+        file = self.lexicon_file = self._text(data, "lexicon_file")
+        if file is not None:
+            pls_path = self.path.parent / file
+            if Path(file).is_absolute() or ".." in Path(file).parts:
+                raise self._error("lexicon_file", "lexicon_file must name a file next to the "
+                                  "script (or in a folder beside it), such as names.pls")
+            for entry in pls.read(pls_path):
+                entries[entry.written] = entry.spoken
+                origins[entry.written] = (pls_path, entry.line)
+        value = data.get("lexicon")
+        if value is not None and not isinstance(value, dict):
+            raise self._error("lexicon", "lexicon must be a mapping of written form to spoken form")
+        for index, (written, spoken) in enumerate((value or {}).items()):
+            line = self._entry_lines["lexicon."][index]
             if not isinstance(written, str) or not isinstance(spoken, str):
                 raise ScriptError(f"lexicon entry {written!r} must map text to text; "
-                                  "remove the tag or put it in quotes", path=self.path,
-                                  line=self._entry_lines["lexicon."][index])
+                                  "remove the tag or put it in quotes", path=self.path, line=line)
+            entries.pop(written, None)  # re-inserted last: the front matter's order stays
             entries[written] = spoken
+            origins[written] = (self.path, line)
         problem = check_lexicon(entries)
         if problem:
             # Only the quoted form: a short entry such as 'e' occurs in any message.
             bad = next((w for w in entries if repr(w) in problem), None)
-            raise self._error(f"lexicon.{bad}" if bad else "lexicon", problem)
+            where, line = origins[bad] if bad else (self.path, self.line("lexicon"))
+            raise ScriptError(problem, path=where, line=line)
+        self.lexicon_origins = tuple(origins[w] for w in entries)
         return tuple(entries.items())
 
 
