@@ -76,20 +76,22 @@ def findings(script: Script, readings: WordReadings, known: Callable[[str], bool
             add(change.written, change.spoken, change.why)
         covered = {w for change in sentence.changes for w in _WORD.findall(change.written)}
         said = {w for change in sentence.changes for w in _WORD.findall(change.spoken)}
+        heard: set[str] = set()
         for match in _WORD.finditer(text):
             word = match.group()
-            if word not in covered and word.lower() in HETERONYMS:
+            if word not in covered and word.lower() in HETERONYMS - heard:
+                heard.add(word.lower())  # once a sentence: its context decides them all
                 add(word, word, "heteronym: said one of two ways; listen to it", match.start())
             if word not in covered and word not in said and len(word) > 1:
                 words.setdefault(word, (sentence.line, number, match.start()))
-    lookup = readings(words, voice)
+    lookup = readings([_as_spoken(w) for w in words], voice)
     for word, place in words.items():
-        reading = lookup.get(word.lower())
+        reading = lookup.get(_as_spoken(word).lower())
         if reading == "letters" and word.isupper():
             why, spoken = "to listen to: an initialism, spelled letter by letter", " ".join(word)
         elif reading == "letters":
             why, spoken = "to listen to: espeak-ng cannot say it as a word and breaks it up", word
-        elif reading == "rules" and not known(word.lower()):
+        elif reading == "rules" and not known(_as_spoken(word).lower().split("'")[0]):
             why, spoken = "to listen to: not in espeak-ng's dictionary, read by its spelling " \
                           "rules", word
         else:
@@ -102,6 +104,11 @@ def findings(script: Script, readings: WordReadings, known: Callable[[str], bool
             found.append((place, Finding(where, line, written, spoken,
                                          "lexicon entry never used")))
     return [finding for _, finding in sorted(found, key=lambda item: item[0])]
+
+
+def _as_spoken(word: str) -> str:
+    """A word as the engine gets it: speech.py turns a typographic apostrophe into '."""
+    return word.replace("\u2019", "'")
 
 
 def _origins(script: Script) -> tuple[tuple[Path, int], ...]:
