@@ -14,16 +14,15 @@ from __future__ import annotations
 import html
 import html.parser
 import json
-import os
 import re
-import tempfile
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from markdown_it import MarkdownIt
 
-from .errors import OutputError, UsageError
+from .errors import UsageError
+from .files import write_whole
 from .names import slugify
 from .script import MAX_TITLE_BYTES, PLACEHOLDER
 
@@ -100,24 +99,10 @@ def write_draft(text: str, target: Path, force: bool) -> None:
     if target.is_dir():
         raise UsageError("is a folder; give a file path such as script/name.md", path=target)
     try:
-        target.parent.mkdir(parents=True, exist_ok=True)
-        fd, staging = tempfile.mkstemp(prefix=f".{target.name}.", dir=target.parent)
-        try:
-            with os.fdopen(fd, "w", encoding="utf-8") as out:
-                out.write(text)
-            if force:
-                os.replace(staging, target)
-            else:
-                # A link fails if the script appeared meanwhile: nothing is overwritten.
-                os.link(staging, target)
-        finally:
-            if os.path.exists(staging):
-                os.unlink(staging)
+        write_whole(target, text.encode("utf-8"), "the script", replace=force)
     except FileExistsError:
         raise UsageError("already exists; give another path with -o, or --force to replace "
                          "it", path=target) from None
-    except OSError as exc:
-        raise OutputError(f"cannot write the script ({exc.strerror})", path=target) from None
 
 
 def default_target(result: Draft, name: str) -> Path:

@@ -10,15 +10,14 @@ expanded.
 
 from __future__ import annotations
 
-import os
-import tempfile
 import xml.etree.ElementTree as ET
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from xml.parsers import expat
 
-from .errors import OutputError, ScriptError
+from .errors import ScriptError
+from .files import write_whole
 
 NAMESPACE = "http://www.w3.org/2005/01/pronunciation-lexicon"
 ESPEAK = "x-espeak"
@@ -177,14 +176,4 @@ def write(entries: Sequence[tuple[str, str]], language: str, path: Path) -> None
     ET.indent(root)
     body = ET.tostring(root, encoding="unicode", xml_declaration=False)
     text = f'<?xml version="1.0" encoding="UTF-8"?>\n{body}\n'
-    try:
-        fd, staging = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
-        try:
-            with os.fdopen(fd, "w", encoding="utf-8") as out:
-                out.write(text)
-            os.replace(staging, path)
-        finally:
-            if os.path.exists(staging):
-                os.unlink(staging)
-    except OSError as exc:
-        raise OutputError(f"cannot write the lexicon ({exc.strerror})", path=path) from None
+    write_whole(path, text.encode("utf-8"), "the lexicon")

@@ -12,11 +12,11 @@ import os
 import shutil
 import subprocess
 import sys
-import tempfile
 from dataclasses import dataclass, replace
 from pathlib import Path
 
 from .errors import MissingToolError, OutputError, UsageError
+from .files import write_whole
 from .model import Chapter, Pauses, Script, Sentence, Source, Voice
 from .narrate import ClipCache, narrate
 from .speech import MAX_UTTERANCE_CHARS, clean_text, speak
@@ -68,17 +68,7 @@ def _copy(clip: Path, out: Path) -> None:
     """Copy the clip to `out` whole or not at all."""
     if out.is_dir():
         raise UsageError("is a folder; give a file name such as out.wav", path=out)
-    try:
-        fd, staging = tempfile.mkstemp(prefix=f".{out.name}.", dir=out.parent or Path("."))
-        os.close(fd)
-        try:
-            shutil.copyfile(clip, staging)
-            os.replace(staging, out)
-        finally:
-            if os.path.exists(staging):
-                os.unlink(staging)
-    except OSError as exc:
-        raise OutputError(f"cannot write the WAV file ({exc.strerror})", path=out) from None
+    write_whole(out, clip.read_bytes(), "the WAV file")
 
 
 def has_sound_device() -> bool:
