@@ -231,7 +231,8 @@ def _edition_texts(folder: Path) -> dict[str, str]:
     """Every text file of an edition, the EPUB's members and the audio tags, by name."""
     texts: dict[str, str] = {}
     for path in folder.rglob("*"):
-        if path.suffix in (".html", ".vtt", ".json", ".m3u8", ".smil", ".xml", ".opf", ".ncx"):
+        if path.suffix in (".html", ".vtt", ".json", ".m3u8", ".smil", ".xml", ".opf", ".ncx",
+                           ".txt"):
             texts[str(path.relative_to(folder))] = path.read_text(encoding="utf-8")
         elif path.suffix == ".epub":
             with zipfile.ZipFile(path) as book:
@@ -251,7 +252,7 @@ def test_inline_html_never_reaches_any_output(inline_hostile):
     """Scripts, styles, frames and event handlers in inline HTML leave no trace in any output."""
     texts = _edition_texts(inline_hostile)
     assert {"index.html", "captions.vtt", "chapters.vtt", "chapters.json",
-            "daisy/ncc.html"} <= set(texts)
+            "daisy/ncc.html", "shownotes.txt"} <= set(texts)
     assert any(".epub/" in name and name.endswith(".xhtml") for name in texts)
     assert any(name.endswith(".m4b") for name in texts)
     assert any(name.endswith(".mp3") for name in texts)
