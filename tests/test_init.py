@@ -49,6 +49,7 @@ def test_the_article_drafts_its_sections_and_renders_once_written(tmp_path: Path
     assert result.exit_code == 0, result.output
     assert result.stdout == ""
     assert result.stderr == (
+        f"{ARTICLE}: read as plain text\n"
         f"{ARTICLE}:5: 'What an Expert Has to Say About Emotional Release And Crying During "
         "Sex' taken as a chapter heading\n"
         f"{ARTICLE}:7: 'FrancisLMFT' read as 'Francis, LMFT'\n"
@@ -94,7 +95,8 @@ def test_an_html_article_keeps_the_article_and_leaves_the_page(tmp_path: Path) -
     script = tmp_path / "naps.md"
     result = run("init", source, "-o", script)
     assert result.exit_code == 0, result.output
-    assert result.stderr.splitlines()[:3] == [
+    assert result.stderr.splitlines()[:4] == [
+        f"{source}: read as HTML",
         f"{source}:21: a figure left out",
         f"{source}:29: an image left out",
         f"{source}:30: the h3 heading 'A last word' kept as a paragraph",
@@ -136,7 +138,8 @@ def test_a_markdown_article_keeps_its_markdown(tmp_path: Path) -> None:
     script = tmp_path / "walks.md"
     result = run("init", source, "-o", script)
     assert result.exit_code == 0, result.output
-    assert result.stderr.splitlines()[:3] == [
+    assert result.stderr.splitlines()[:4] == [
+        f"{source}: read as Markdown",
         f"{source}:5: an image left out (give --keep-alt to keep its alt text)",
         f"{source}:16: a code block left out",
         f"{source}:20: the h3 heading 'Getting started' kept as a paragraph",

@@ -88,6 +88,7 @@ def draft(source: str, name: str, keep_alt: bool = False) -> Draft:
         article = _from_markdown(source, keep_alt)
     else:
         article = _from_text(source)
+    article.note(0, f"read as {article.format}")
     return _write(article)
 
 
@@ -327,7 +328,7 @@ def _image(alt: str, line: int, keep_alt: bool, article: Article, block: bool = 
 def _html_block(content: str, line: int, keep_alt: bool, article: Article) -> None:
     if content.lstrip().startswith("<!--"):
         return
-    piece = _from_html(content, keep_alt, fragment=True)
+    piece = _from_html(content, keep_alt)
     blocks = [b for _, bs in piece.sections for b in bs]
     for block in blocks:
         article.block(block)
@@ -558,7 +559,7 @@ def _unescape_markdown(text: str) -> str:
     return re.sub(r"\\([\\`*_\[\]<>{}|~#+\-=.)])", r"\1", text).replace("**", "").replace("*", "")
 
 
-def _from_html(source: str, keep_alt: bool, fragment: bool = False) -> Article:
+def _from_html(source: str, keep_alt: bool) -> Article:
     article = Article("HTML")
     reader = _HtmlReader(article, keep_alt)
     reader.feed(source)
