@@ -393,13 +393,17 @@ INLINE_HTML = VALID_FRONT_MATTER + (
     "<cite>Cite</cite> and <mark>marked</mark>.<br>Caf&eacute; &amp; &#8364;5 &lt;ok&gt;.\n\n"
     'The <abbr title="World Health Organization">WHO</abbr> met. '
     '<!-- a comment -->Then WHO left <script>alert("x")</script>.\n\n'
+    'WHO said the <abbr title="World Health Organization">WHO</abbr> said so.\n\n'
     'A picture <img src="p.png" alt="two cats" onload="steal()"> here. '
     '<style>p { color: red }</style>Done <iframe src="https://evil.example"></iframe>now.\n'
 )
 
 
 def test_inline_html_is_read_as_text(tmp_path: Path) -> None:
-    """Inline elements give their text, references are decoded, and nothing dangerous remains."""
+    """Inline elements give their text, references are decoded, nothing dangerous remains.
+
+    An abbr's spoken form is for that occurrence only, not the same word before it.
+    """
     script = tmp_path / "inline.md"
     script.write_text(INLINE_HTML, encoding="utf-8")
     chapter = parse_script(script).chapters[0]
@@ -411,12 +415,13 @@ def test_inline_html_is_read_as_text(tmp_path: Path) -> None:
         "Café & €5 <ok>.",
         "The WHO met.",
         "Then WHO left .",
+        "WHO said the WHO said so.",
         "A picture two cats here.",
         "Done now.",
     ]
     assert spoken[0] == "The World Health Organization and us"
-    assert spoken[3:6] == ["The World Health Organization met.", "Then WHO left.",
-                           "A picture here."]
+    assert spoken[3:7] == ["The World Health Organization met.", "Then WHO left.",
+                           "WHO said the World Health Organization said so.", "A picture here."]
     everything = " ".join(texts + spoken)
     for needle in ("alert", "script", "onerror", "onload", "steal", "color", "evil", "<img"):
         assert needle not in everything
@@ -424,6 +429,7 @@ def test_inline_html_is_read_as_text(tmp_path: Path) -> None:
     assert [(c.written, c.spoken, c.why) for c in changes] == [
         ("WHO", "World Health Organization", "abbr title"),
         ("a logo", "", "image alt text, shown but not spoken"),
+        ("WHO", "World Health Organization", "abbr title"),
         ("WHO", "World Health Organization", "abbr title"),
         ("two cats", "", "image alt text, shown but not spoken"),
     ]

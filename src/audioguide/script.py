@@ -392,13 +392,23 @@ class _Pause:
     line: int
 
 
+@dataclass(frozen=True)
+class _Mark:
+    """Part of a block that markup says to speak otherwise, and where its raw text starts."""
+
+    written: str
+    spoken: str
+    why: str
+    raw_offset: int
+
+
 @dataclass
 class _Block:
     kind: BlockKind
     line: int
     text: str
-    # Parts of the text that markup says to speak otherwise: (written, spoken, why).
-    marks: tuple[tuple[str, str, str], ...] = ()
+    marks: tuple[_Mark, ...] = ()
+    raw: str = ""  # the text before cleaning, which the marks' offsets count in
 
 
 class _Body:
@@ -461,7 +471,8 @@ class _Body:
                 sentences.append(Sentence(sentence_id, text, spoken, sentence_line, block, kind,
                                           pause, changes))
 
-        add(title, _spans(title, heading.marks)[0], line, 0, "heading", pauses.paragraph_ms)
+        add(title, _spans(title, heading.marks, heading.raw)[0], line, 0, "heading",
+            pauses.paragraph_ms)
         if not sentences:
             raise ScriptError(f"chapter title {title!r} has nothing speakable",
                               path=self.path, line=line)
@@ -473,7 +484,7 @@ class _Body:
                 continue
             block_number += 1
             parts = split_sentences(item.text, language)
-            spans = _spans(item.text, item.marks, parts)
+            spans = _spans(item.text, item.marks, item.raw, parts)
             for i, part in enumerate(parts):
                 pause = pauses.paragraph_ms if i == len(parts) - 1 else pauses.sentence_ms
                 add(part, spans[i], item.line, block_number, item.kind, pause)
@@ -505,7 +516,7 @@ class _Body:
                     raise self._error(token, f"chapter title is too long for the players' "
                                       f"chapter menus (at most {MAX_TITLE_BYTES} bytes); "
                                       "shorten it")
-                yield _Block("heading", self._line(token), title, marks)
+                yield _Block("heading", self._line(token), title, marks, raw_title)
                 i += 3
                 continue
             if kind in ("blockquote_open", "bullet_list_open", "ordered_list_open"):
@@ -520,7 +531,7 @@ class _Body:
                                       f"{_shorten(text[text.index(PLACEHOLDER):])!r} with text")
                 if text:
                     block_kind: BlockKind = kinds[-1] if kinds else "paragraph"
-                    yield _Block(block_kind, self._line(token), text, marks)
+                    yield _Block(block_kind, self._line(token), text, marks, raw_text)
             elif kind == "html_block":
                 directive = self._directive(token)
                 if directive is not None:
@@ -545,7 +556,7 @@ class _Body:
                               f"(at most {MAX_PAUSE_MS // 1000}s)")
         return _Pause(ms, self._line(token))
 
-    def _inline_text(self, token: Token) -> tuple[str, tuple[tuple[str, str, str], ...]]:
+    def _inline_text(self, token: Token) -> tuple[str, tuple[_Mark, ...]]:
         """The text of an inline run and the parts that markup says to speak otherwise."""
         reader = _InlineHtml(lambda message: self._error(token, message))
         for child in token.children or []:
@@ -583,7 +594,7 @@ class _InlineHtml:
     def __init__(self, error: Callable[[str], ScriptError]):
         self.error = error
         self.parts: list[str] = []
-        self.marks: list[tuple[str, str, str]] = []
+        self.marks: list[_Mark] = []
         self.dropped: list[str] = []
         self.abbrs: list[tuple[int, str | None]] = []
 
@@ -622,16 +633,18 @@ class _InlineHtml:
             alt = clean_text(attrs.get("alt") or "")
             if alt:
                 self.parts.append(f" {alt} ")
-                self.marks.append((alt, "", "image alt text, shown but not spoken"))
+                self.marks.append(_Mark(alt, "", "image alt text, shown but not spoken",
+                                        len("".join(self.parts[:-1]))))
         elif name == "abbr" and kind == "start":
             self.abbrs.append((len(self.parts), attrs.get("title")))
         elif name == "abbr" and kind == "end" and self.abbrs:
             start, title = self.abbrs.pop()
             written = clean_text("".join(self.parts[start:]))
             if title and clean_text(title) and written:
-                self.marks.append((written, clean_text(title), "abbr title"))
+                self.marks.append(_Mark(written, clean_text(title), "abbr title",
+                                        len("".join(self.parts[:start]))))
 
-    def finish(self) -> tuple[str, tuple[tuple[str, str, str], ...]]:
+    def finish(self) -> tuple[str, tuple[_Mark, ...]]:
         if self.dropped:
             raise self.error(f"<{self.dropped[-1]}> is never closed, so the rest of the "
                              f"paragraph would be lost; add </{self.dropped[-1]}>")
@@ -665,11 +678,12 @@ class _TagReader(html.parser.HTMLParser):
         self.events.append(("data", data, {}))
 
 
-def _spans(text: str, marks: tuple[tuple[str, str, str], ...],
+def _spans(text: str, marks: tuple[_Mark, ...], raw: str,
            parts: list[str] | None = None) -> list[list[Span]]:
-    """For each sentence of a block, the spans its marks cover, located in order.
+    """For each sentence of a block, the spans its marks cover.
 
-    A mark that falls across two sentences is left to the ordinary rules.
+    `text` is the clean form of `raw`; a mark is looked for from where the clean form
+    of the raw text before it ends. A mark across two sentences is left to the rules.
     """
     parts = parts if parts is not None else [text]
     starts: list[int] = []
@@ -679,14 +693,13 @@ def _spans(text: str, marks: tuple[tuple[str, str, str], ...],
         starts.append(at if at >= 0 else cursor)
         cursor = starts[-1] + len(part)
     result: list[list[Span]] = [[] for _ in parts]
-    cursor = 0
-    for written, spoken, why in marks:
-        at = text.find(written, cursor)
+    for mark in sorted(marks, key=lambda m: m.raw_offset):
+        at = text.find(mark.written, max(0, len(clean_text(raw[:mark.raw_offset])) - 1))
         if at < 0:
             continue
-        cursor = at + len(written)
+        end = at + len(mark.written)
         for i, (start, part) in enumerate(zip(starts, parts, strict=True)):
-            if start <= at and cursor <= start + len(part):
-                result[i].append(Span(at - start, cursor - start, spoken, why))
+            if start <= at and end <= start + len(part):
+                result[i].append(Span(at - start, end - start, mark.spoken, mark.why))
                 break
     return result
