@@ -120,3 +120,15 @@ def test_missing_espeak_is_one_line(tmp_path: Path) -> None:
     assert result.stderr == (
         "audioguide: error: espeak-ng is not installed, and check asks it how it reads each "
         "word; install it with: sudo apt-get install espeak-ng  (or run ./dev.sh render)\n")
+
+
+def test_english_heteronyms_are_not_sought_in_other_languages(tmp_path: Path) -> None:
+    """A French script's "content" is a French word, not an English heteronym."""
+    script = tmp_path / "fr.md"
+    script.write_text(HAZARDS.read_text(encoding="utf-8").split("## ")[0]
+                      .replace("language: en-US", "language: fr-FR")
+                      .replace('  Unused: "never said"\n', "")
+                      + "## Un\n\nIl est content de lire Zyxwoq.\n", encoding="utf-8")
+    result = run("check", script)
+    assert result.exit_code == 0
+    assert result.stdout == f"{script}:13: Zyxwoq -> Zix-wok (lexicon)\n"

@@ -58,6 +58,7 @@ def findings(script: Script, readings: WordReadings, known: Callable[[str], bool
     holds it, so that only names, brands and foreign words read by rule are reported.
     """
     path = script.path
+    english = script.language.lower().startswith("en")  # the heteronyms are English words
     # Each finding with where it stands: (line, sentence number, offset in the sentence).
     found: list[tuple[tuple[int, int, int], Finding]] = []
     used: set[str] = set()
@@ -79,7 +80,7 @@ def findings(script: Script, readings: WordReadings, known: Callable[[str], bool
         heard: set[str] = set()
         for match in _WORD.finditer(text):
             word = match.group()
-            if word not in covered and word.lower() in HETERONYMS - heard:
+            if english and word not in covered and word.lower() in HETERONYMS - heard:
                 heard.add(word.lower())  # once a sentence: its context decides them all
                 add(word, word, "heteronym: said one of two ways; listen to it", match.start())
             if word not in covered and word not in said and len(word) > 1:
