@@ -195,3 +195,81 @@ def test_a_chapter_title_too_long_for_chapter_menus_is_refused(tmp_path):
         "## A long title", "## A long title " + "and longer " * 30, 1), encoding="utf-8")
     with pytest.raises(ScriptError, match=r"long\.md:\d+: chapter title is too long"):
         parse_script(script)
+
+
+INLINE_HOSTILE = textwrap.dedent('''\
+    ---
+    title: "Inline markup"
+    author: "Test Author"
+    source: "Test Publication"
+    language: en-US
+    narrator: "Synthetic voice: test engine"
+    ---
+
+    ## A <img src=x onerror=alert(1)> title with <em>markup</em>
+
+    A paragraph with <script>alert(2)</script> a script, <b onclick="alert(3)">bold</b> text
+    and an <abbr title="onerror=alert(4)">abbr</abbr>.
+
+    ## Second <iframe src="javascript:alert(5)"></iframe>part
+
+    Text with <style>body{background:url(javascript:alert(6))}</style> no style.
+    ''')
+INLINE_TITLES = ["A title with markup", "Second part"]
+
+
+@pytest.fixture(scope="module")
+def inline_hostile(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A script whose inline HTML carries scripts and event handlers, rendered (fake engine)."""
+    base = tmp_path_factory.mktemp("inline")
+    script = base / "inline.md"
+    script.write_text(INLINE_HOSTILE, encoding="utf-8")
+    return render_fake(script, base / "audio", base / "cache").folder
+
+
+def _edition_texts(folder: Path) -> dict[str, str]:
+    """Every text file of an edition, the EPUB's members and the audio tags, by name."""
+    texts: dict[str, str] = {}
+    for path in folder.rglob("*"):
+        if path.suffix in (".html", ".vtt", ".json", ".m3u8", ".smil", ".xml", ".opf", ".ncx",
+                           ".txt"):
+            texts[str(path.relative_to(folder))] = path.read_text(encoding="utf-8")
+        elif path.suffix == ".epub":
+            with zipfile.ZipFile(path) as book:
+                for name in book.namelist():
+                    if not name.endswith((".mp3", ".m4a", ".png", ".jpg")):
+                        texts[f"{path.name}/{name}"] = book.read(name).decode("utf-8")
+        elif path.suffix == ".mp3" and path.read_bytes()[:3] == b"ID3":
+            texts[str(path.relative_to(folder))] = " ".join(map(str, ID3(path).values()))
+        elif path.suffix == ".m4b":
+            tags = MP4(path)
+            names = [c.title for c in tags.chapters]
+            texts[path.name] = " ".join(map(str, [*tags.values(), *names]))
+    return texts
+
+
+def test_inline_html_never_reaches_any_output(inline_hostile):
+    """Scripts, styles, frames and event handlers in inline HTML leave no trace in any output."""
+    texts = _edition_texts(inline_hostile)
+    assert {"index.html", "captions.vtt", "chapters.vtt", "chapters.json",
+            "daisy/ncc.html", "shownotes.txt"} <= set(texts)
+    assert any(".epub/" in name and name.endswith(".xhtml") for name in texts)
+    assert any(name.endswith(".m4b") for name in texts)
+    assert any(name.endswith(".mp3") for name in texts)
+    for name, text in texts.items():
+        for needle in ("alert", "onerror", "onclick", "javascript:", "<em>", "<b ", "<iframe"):
+            assert needle not in text, (name, needle)
+
+
+def test_inline_html_titles_are_their_text(inline_hostile):
+    """Chapter titles with inline markup read back as their text from JSON, VTT, ID3 and MP4."""
+    data = json.loads((inline_hostile / "chapters.json").read_text(encoding="utf-8"))
+    assert [c["title"] for c in data["chapters"]] == INLINE_TITLES
+    chapters = vttcheck.parse((inline_hostile / "chapters.vtt").read_text(encoding="utf-8"))
+    assert [c.text for c in chapters] == INLINE_TITLES
+    tags = ID3(next(inline_hostile.glob("*.mp3")))
+    chaps = sorted(tags.getall("CHAP"), key=lambda c: c.start_time)
+    assert [str(c.sub_frames["TIT2"]) for c in chaps] == INLINE_TITLES
+    assert [c.title for c in MP4(next(inline_hostile.glob("*.m4b"))).chapters] == INLINE_TITLES
+    captions = vttcheck.parse((inline_hostile / "captions.vtt").read_text(encoding="utf-8"))
+    assert "A paragraph with a script, bold text and an abbr." in [c.text for c in captions]

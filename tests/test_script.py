@@ -46,10 +46,12 @@ BAD_SCRIPTS: dict[str, tuple[int, str]] = {
     "bad-pause-in-front-matter.md": (9, "pause paragraph must be a length such as 250ms"),
     "lexicon-empty-spoken.md": (9, "lexicon entry 'CST' has an empty spoken form"),
     "lexicon-recursive.md": (9, "recursive ('NYC' -> 'NYC'): a spoken form must not contain"),
+    "lexicon-tagged-key.md": (9, "lexicon entry True must map text to text; remove the tag"),
     "not-utf8.md": (13, "is not UTF-8 text; save it as UTF-8"),
     "nul-byte.md": (13, "contains a NUL character; remove it"),
     "raw-html.md": (13, "raw HTML is not spoken; use Markdown"),
-    "inline-html.md": (13, "raw HTML '<br>' is not spoken; use Markdown"),
+    "inline-html.md": (13, "raw HTML <div> is not spoken; use Markdown"),
+    "unclosed-script.md": (13, "<script> is never closed, so the rest of the paragraph"),
     "inline-pause.md": (13, "a pause directive must be on a line of its own"),
     "code-block.md": (13, "code blocks are not spoken; write the text as a paragraph"),
     "indented-code-block.md": (13, "code blocks are not spoken; write the text as a paragraph"),
@@ -260,6 +262,21 @@ def test_long_sentence_is_split_below_the_utterance_limit() -> None:
     assert len(written.group().split()) > 5000
 
 
+def test_lexicon_keys_and_values_are_the_text_written(tmp_path: Path) -> None:
+    """YAML 1.1 booleans and numbers in the lexicon stay the words the author wrote."""
+    script = tmp_path / "words.md"
+    lexicon = ("lexicon:\n  NO: Norway\n  ON: Ontario\n  Y: why\n  OFF: off\n"
+               "  1984: nineteen eighty-four\n  YES: 'yes'\n---\n")
+    script.write_text(VALID_FRONT_MATTER.removesuffix("---\n") + lexicon
+                      + "\n## One\n\nNO, ON, Y and OFF in 1984: False and True stay.\n",
+                      encoding="utf-8")
+    parsed = parse_script(script)
+    assert parsed.lexicon == (("NO", "Norway"), ("ON", "Ontario"), ("Y", "why"), ("OFF", "off"),
+                              ("1984", "nineteen eighty-four"), ("YES", "yes"))
+    assert parsed.chapters[0].sentences[1].spoken == (
+        "Norway, Ontario, why and off in nineteen eighty-four: False and True stay.")
+
+
 def test_lexicon_changes_speech_only() -> None:
     """Lexicon entries change the spoken form; the text keeps the written form."""
     script = parse_script(GOOD / "lexicon.md")
@@ -366,3 +383,53 @@ def test_deeply_nested_front_matter_is_a_script_error(tmp_path: Path) -> None:
     path = tmp_path / "deep.md"
     path.write_text("---\ntitle: " + "[" * 5000 + "\n---\n", encoding="utf-8")
     assert _error(path).format().startswith(f"{path}:2: front matter is nested too deeply")
+
+
+INLINE_HTML = VALID_FRONT_MATTER + (
+    '\n## The <abbr title="World Health Organization">WHO</abbr> and '
+    '<img src=x onerror=alert(1) alt="a logo"> us\n\n'
+    "Read <em>this</em>, <strong>that</strong>, <i>i</i>, <b>b</b>, <u>u</u>, x<sup>2</sup>,\n"
+    'H<sub>2</sub>O, <small>small</small>, <span class="x">span</span>, <q>quoted</q>,\n'
+    "<cite>Cite</cite> and <mark>marked</mark>.<br>Caf&eacute; &amp; &#8364;5 &lt;ok&gt;.\n\n"
+    'The <abbr title="World Health Organization">WHO</abbr> met. '
+    '<!-- a comment -->Then WHO left <script>alert("x")</script>.\n\n'
+    'WHO said the <abbr title="World Health Organization">WHO</abbr> said so.\n\n'
+    'A picture <img src="p.png" alt="two cats" onload="steal()"> here. '
+    '<style>p { color: red }</style>Done <iframe src="https://evil.example"></iframe>now.\n'
+)
+
+
+def test_inline_html_is_read_as_text(tmp_path: Path) -> None:
+    """Inline elements give their text, references are decoded, nothing dangerous remains.
+
+    An abbr's spoken form is for that occurrence only, not the same word before it.
+    """
+    script = tmp_path / "inline.md"
+    script.write_text(INLINE_HTML, encoding="utf-8")
+    chapter = parse_script(script).chapters[0]
+    texts = [s.text for s in chapter.sentences]
+    spoken = [s.spoken for s in chapter.sentences]
+    assert texts == [
+        "The WHO and a logo us",
+        "Read this, that, i, b, u, x2, H2O, small, span, quoted, Cite and marked.",
+        "Café & €5 <ok>.",
+        "The WHO met.",
+        "Then WHO left .",
+        "WHO said the WHO said so.",
+        "A picture two cats here.",
+        "Done now.",
+    ]
+    assert spoken[0] == "The World Health Organization and us"
+    assert spoken[3:7] == ["The World Health Organization met.", "Then WHO left.",
+                           "WHO said the World Health Organization said so.", "A picture here."]
+    everything = " ".join(texts + spoken)
+    for needle in ("alert", "script", "onerror", "onload", "steal", "color", "evil", "<img"):
+        assert needle not in everything
+    changes = [c for s in chapter.sentences for c in s.changes if c.why not in ("symbol", "money")]
+    assert [(c.written, c.spoken, c.why) for c in changes] == [
+        ("WHO", "World Health Organization", "abbr title"),
+        ("a logo", "", "image alt text, shown but not spoken"),
+        ("WHO", "World Health Organization", "abbr title"),
+        ("WHO", "World Health Organization", "abbr title"),
+        ("two cats", "", "image alt text, shown but not spoken"),
+    ]

@@ -8,10 +8,12 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from audioguide.model import Change, Span
 from audioguide.speech import (
     MAX_UTTERANCE_CHARS,
     check_lexicon,
     clean_text,
+    speak,
     split_sentences,
     to_speech,
 )
@@ -480,3 +482,33 @@ def test_clean_text_property(text: str) -> None:
     result = clean_text(text)
     assert clean_text(result) == result
     assert not any(unicodedata.category(ch) == "Cc" for ch in result)
+
+
+def test_speak_reports_each_change_with_its_reason() -> None:
+    """The spoken form comes with what was changed, word for word, and why."""
+    spoken, changes = speak("Dr. Ng paid $5.99 in 1987 \U0001f642, see www.example.com.",
+                            [("Ng", "Ing")])
+    assert spoken == "Doctor Ing paid 5 dollars 99 cents in nineteen eighty-seven, see example " \
+        "dot com."
+    assert changes == (
+        Change("Ng", "Ing", "lexicon"),
+        Change("www.example.com", "example dot com", "URL"),
+        Change("Dr.", "Doctor", "abbreviation"),
+        Change("$5.99", "5 dollars 99 cents", "money"),
+        Change("1987", "nineteen eighty-seven", "year"),
+        Change("\U0001f642", "", "emoji, not spoken"),
+    )
+
+
+def test_spans_speak_their_own_form_before_the_lexicon() -> None:
+    """A span (from markup) is spoken as given and untouched by the lexicon and the rules."""
+    spoken, changes = speak("The WHO met Dr. Who.", [("Who", "Hoo")],
+                            spans=[Span(4, 7, "World Health Organization", "abbr title")])
+    assert spoken == "The World Health Organization met Doctor Hoo."
+    assert changes[0] == Change("WHO", "World Health Organization", "abbr title")
+
+
+def test_an_entry_that_maps_a_word_to_itself_is_allowed() -> None:
+    """Mapping a word to itself marks it as checked; it is not a recursive lexicon."""
+    assert check_lexicon({"Francis": "Francis"}) is None
+    assert to_speech("Francis said.", [("Francis", "Francis")]) == "Francis said."

@@ -159,6 +159,127 @@ def render(scripts: tuple[Path, ...], output: Path, formats: tuple[str, ...],
 
 
 @main.command()
+@click.argument("source")
+@click.option("-o", "--output", type=click.Path(path_type=Path),
+              help="Script to write (default: script/<title>.md).")
+@click.option("--force", is_flag=True, help="Replace the script if it already exists.")
+@click.option("--keep-alt", is_flag=True,
+              help="Keep images' alt text as sentences (left out by default).")
+@_guarded
+def init(source: str, output: Path | None, force: bool, keep_alt: bool) -> None:
+    """Draft a narration script from an article: plain text, Markdown or HTML.
+
+    SOURCE is a file, or - for standard input. Headings become chapters, the text
+    before the first heading an opening chapter; what only the author can write is
+    marked [TO WRITE: ...], and render refuses the script until it is written. What
+    was guessed is listed on standard error, with the source line to check.
+    """
+    from .draft import default_target, draft, write_draft
+    from .errors import UsageError
+
+    if source == "-":
+        text = sys.stdin.read()
+    else:
+        path = Path(source)
+        if not path.is_file():
+            raise UsageError("no such article file; check the path" if not path.exists()
+                             else "is not a file; give the article's file", path=path)
+        try:
+            text = path.read_text(encoding="utf-8-sig")
+        except UnicodeDecodeError:
+            raise UsageError("is not UTF-8 text; save it as UTF-8", path=path) from None
+        except OSError as exc:
+            raise UsageError(f"cannot read the article ({exc.strerror})", path=path) from None
+    if not text.strip():
+        raise UsageError("the article is empty", path=None if source == "-" else source)
+    result = draft(text, source, keep_alt=keep_alt)
+    target = output or default_target(result, source)
+    write_draft(result.text, target, force)
+    for line, note in result.notes:
+        click.echo(f"{source}:{line}: {note}" if line else f"{source}: {note}", err=True)
+    click.echo(f"{target}: drafted {len(result.chapters)} chapters from {source} "
+               f"({', '.join(result.chapters)}), plus Content note and Credits; write the "
+               f"{result.placeholders} [TO WRITE: ...] placeholders, then run "
+               f"`audioguide check {target}`", err=True)
+
+
+@main.command()
+@click.argument("scripts", nargs=-1, type=click.Path(path_type=Path))
+@click.option("--spoken", is_flag=True,
+              help="Print each sentence as it will be spoken instead of the findings.")
+@click.option("--strict", is_flag=True,
+              help="Exit 1 when a word to listen to, a heteronym or an unused lexicon entry "
+                   "remains.")
+@click.option("--export-pls", type=click.Path(path_type=Path), metavar="FILE",
+              help="Write the script's lexicon as a W3C PLS file instead of checking.")
+@_guarded
+def check(scripts: tuple[Path, ...], spoken: bool, strict: bool,
+          export_pls: Path | None) -> None:
+    """Find what the voice will misread in SCRIPTS (default: script/*.md).
+
+    One line per finding, `file:line: written -> spoken (why)`: every change the
+    normalization makes, every lexicon hit, every word espeak-ng reads by its spelling
+    rules or letter by letter (names, brands, foreign words: listen to these),
+    heteronyms, and lexicon entries never used. Exit 0 when the check ran.
+    """
+    from .check import check_script, spoken_lines
+    from .errors import CheckError, UsageError
+    from .render import default_scripts
+
+    paths = list(scripts) or default_scripts()
+    if not paths:
+        raise UsageError("no scripts given and none found in script/; give a script path")
+    if export_pls is not None:
+        from . import pls
+        from .script import parse_script
+
+        if len(paths) != 1:
+            raise UsageError("--export-pls writes one script's lexicon; give one script")
+        script = parse_script(paths[0])
+        pls.write(script.lexicon, script.language, export_pls)
+        click.echo(f"{export_pls}: {len(script.lexicon)} lexicon entries of {paths[0]}", err=True)
+        return
+    unresolved: list[tuple[Path, int]] = []
+    for path in paths:
+        script, found = check_script(path)
+        lines = spoken_lines(script) if spoken else [f.format() for f in found]
+        for line in lines:
+            click.echo(line)
+        to_resolve = sum(f.unresolved for f in found)
+        click.echo(f"{path}: {len(found)} findings, {to_resolve} to resolve", err=True)
+        if to_resolve:
+            unresolved.append((path, to_resolve))
+    if strict and unresolved:
+        path, count = unresolved[0]
+        raise CheckError(f"{count} findings to resolve: listen to each, then add a lexicon "
+                         "entry (one that maps a word to itself marks it as checked)", path=path)
+
+
+@main.command()
+@click.argument("text")
+@click.option("-s", "--script", type=click.Path(path_type=Path),
+              help="Speak with this script's voice, rate and lexicon (default: en-US voice).")
+@click.option("-o", "--output", type=click.Path(path_type=Path),
+              help="Write a WAV file instead of playing on the sound device.")
+@click.option("--engine", help="Speech engine (default: the script's, pyttsx3).")
+@click.option("--cache", type=click.Path(path_type=Path),
+              help="Clip cache folder (default: $AUDIOGUIDE_CACHE or ~/.cache/audioguide).")
+@_guarded
+def say(text: str, script: Path | None, output: Path | None, engine: str | None,
+        cache: Path | None) -> None:
+    """Speak TEXT, one sentence, as a script would: to check a fix by ear."""
+    from .narrate import default_cache_dir
+    from .say import say as say_text
+    from .script import parse_script
+
+    parsed = parse_script(script) if script is not None else None
+    said = say_text(text, parsed, engine, cache or default_cache_dir(), output)
+    click.echo(f"spoken: {said.spoken}")
+    if output is not None:
+        click.echo(f"{output}: {said.duration_ms / 1000:.1f} s")
+
+
+@main.command()
 @click.option("--engine", default="pyttsx3", show_default=True, help="Speech engine.")
 @_guarded
 def voices(engine: str) -> None:

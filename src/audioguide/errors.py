@@ -59,3 +59,7 @@ class OutputError(AudioguideError):
 
 class StaleError(AudioguideError):
     """`render --check` found the published edition out of date."""
+
+
+class CheckError(AudioguideError):
+    """`check --strict` found findings that are not yet resolved."""

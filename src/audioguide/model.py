@@ -32,6 +32,32 @@ class Source:
 
 
 @dataclass(frozen=True)
+class Change:
+    """One thing the spoken form says differently from the written text, and why.
+
+    An empty `spoken` means the written text is not spoken at all.
+    """
+
+    written: str
+    spoken: str
+    why: str
+
+
+@dataclass(frozen=True)
+class Span:
+    """Characters `start:end` of a sentence's written text, spoken as `spoken` instead.
+
+    Markup gives these: an `<abbr title>` is spoken as its title, an `<img>`'s alt text
+    is shown but not spoken.
+    """
+
+    start: int
+    end: int
+    spoken: str
+    why: str
+
+
+@dataclass(frozen=True)
 class Sentence:
     """One utterance: the written form shown to readers and the form sent to the engine.
 
@@ -46,6 +72,7 @@ class Sentence:
     block: int
     kind: BlockKind
     pause_after_ms: int
+    changes: tuple[Change, ...] = field(default=(), compare=False)
 
 
 @dataclass(frozen=True)
@@ -91,6 +118,9 @@ class Script:
     pauses: Pauses
     voice: Voice
     chapters: tuple[Chapter, ...]
+    # Where each lexicon entry is written (the script or its PLS file, and the line),
+    # in the order of `lexicon`.
+    lexicon_origins: tuple[tuple[Path, int], ...] = field(default=(), compare=False)
 
     def sentences(self) -> tuple[Sentence, ...]:
         return tuple(s for c in self.chapters for s in c.sentences)

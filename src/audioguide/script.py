@@ -7,8 +7,9 @@ else escapes `parse_script` for any input.
 from __future__ import annotations
 
 import hashlib
+import html.parser
 import re
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
@@ -17,17 +18,20 @@ import yaml
 from markdown_it import MarkdownIt
 from markdown_it.token import Token
 
+from . import pls
 from .errors import ScriptError
-from .model import BlockKind, Chapter, Pauses, Script, Sentence, Source, Voice
+from .model import BlockKind, Chapter, Pauses, Script, Sentence, Source, Span, Voice
 from .names import slugify, unique_slugs
-from .speech import check_lexicon, clean_text, split_sentences, to_speech
+from .speech import check_lexicon, clean_text, speak, split_sentences
 
 KNOWN_KEYS = {
     "title", "author", "byline", "source", "language", "narrator", "description",
-    "slug", "content_note", "voice", "rate", "volume", "pauses", "lexicon",
+    "slug", "content_note", "voice", "rate", "volume", "pauses", "lexicon", "lexicon_file",
 }
 PAUSE_KEYS = {"sentence", "paragraph", "chapter", "lead_in", "tail"}
 MAX_PAUSE_MS = 60_000
+# Marks what `audioguide init` left for the author to write; a script holding one is refused.
+PLACEHOLDER = "[TO WRITE:"
 # The Nero chapter atom stores a title's length in one byte.
 MAX_TITLE_BYTES = 255
 _LANGUAGE = re.compile(r"^[A-Za-z]{2,3}(-[A-Za-z0-9]{1,8})*$")
@@ -67,7 +71,7 @@ def parse_text(raw: bytes, path: Path) -> Script:
         content_note = " ".join(s.text for s in match[0].sentences[1:])
     return Script(
         path=path,
-        digest=hashlib.sha256(raw).hexdigest(),
+        digest=_digest(raw, meta),
         slug=meta.slug or slugify(path.stem),
         title=meta.title,
         author=meta.author,
@@ -80,7 +84,20 @@ def parse_text(raw: bytes, path: Path) -> Script:
         pauses=meta.pauses,
         voice=meta.voice,
         chapters=chapters,
+        lexicon_origins=meta.lexicon_origins,
     )
+
+
+def _digest(raw: bytes, meta: _FrontMatter) -> str:
+    """The script's content address; with a PLS file, its entries count too."""
+    digest = hashlib.sha256(raw)
+    if meta.lexicon_file is not None:
+        digest.update(repr(meta.lexicon).encode())
+    return digest.hexdigest()
+
+
+def _shorten(text: str, limit: int = 60) -> str:
+    return text if len(text) <= limit else text[: limit - 1].rstrip() + "…"
 
 
 def _decode(raw: bytes, path: Path) -> str:
@@ -130,6 +147,7 @@ class _FrontMatter:
     def __init__(self, text: str, path: Path):
         self.path = path
         self._lines: dict[str, int] = {}
+        self._entry_lines: dict[str, list[int]] = {}
         data = self._load(text)
         self._check_keys(data)
         self.title = self._required(data, "title")
@@ -149,6 +167,8 @@ class _FrontMatter:
         self.content_note = self._text(data, "content_note")
         self.voice = self._voice(data)
         self.pauses = self._pauses(data)
+        self.lexicon_origins: tuple[tuple[Path, int], ...] = ()
+        self.lexicon_file: str | None = None
         self.lexicon = self._lexicon(data)
 
     def line(self, key: str) -> int:
@@ -159,8 +179,14 @@ class _FrontMatter:
 
     def _load(self, text: str) -> dict[str, Any]:
         try:
-            node = yaml.compose(text, Loader=yaml.SafeLoader)
-            data = yaml.safe_load(text)
+            loader = _Loader(text)
+            try:
+                node = loader.get_single_node()
+                if isinstance(node, yaml.MappingNode):
+                    _lexicon_as_written(node)
+                data = loader.construct_document(node) if node is not None else None
+            finally:
+                loader.dispose()
         except yaml.MarkedYAMLError as exc:
             problem = (exc.problem or exc.context or "malformed YAML").strip()
             # An unclosed quote or bracket is found only at the end of the front matter;
@@ -199,6 +225,7 @@ class _FrontMatter:
                                   line=key_node.start_mark.line + 2)
             seen.add(key)
             self._lines[key] = key_node.start_mark.line + 2
+            self._entry_lines.setdefault(prefix, []).append(key_node.start_mark.line + 2)
             if isinstance(value_node, yaml.MappingNode) and not prefix:
                 self._record_lines(value_node, key + ".")
 
@@ -224,6 +251,9 @@ class _FrontMatter:
         if not isinstance(value, str):
             raise self._error(key, f"{key} must be text; put it in quotes")
         value = clean_text(value)
+        if PLACEHOLDER in value:
+            raise self._error(key, f"{key} is still a placeholder; replace {value!r} with "
+                              "the text")
         if not value and required:
             raise self._error(key, f"{key} is empty")
         return value
@@ -231,7 +261,7 @@ class _FrontMatter:
     def _source(self, data: dict[str, Any]) -> Source:
         value = data.get("source")
         if isinstance(value, str) and value.strip():
-            return Source(name=clean_text(value))
+            return Source(name=self._required(data, "source"))
         if isinstance(value, dict):
             unknown = set(value) - {"name", "url"}
             if unknown:
@@ -241,6 +271,9 @@ class _FrontMatter:
             name, url = value.get("name"), value.get("url", "")
             if not isinstance(name, str) or not name.strip():
                 raise self._error("source", "source needs a name (the publication)")
+            if PLACEHOLDER in name:
+                raise self._error("source.name", f"source name is still a placeholder; "
+                                  f"replace {clean_text(name)!r} with the text")
             if not isinstance(url, str):
                 raise self._error("source.url", "source url must be text")
             url = url.strip()
@@ -292,23 +325,65 @@ class _FrontMatter:
         return Pauses(**lengths)
 
     def _lexicon(self, data: dict[str, Any]) -> tuple[tuple[str, str], ...]:
-        value = data.get("lexicon")
-        if value is None:
-            return ()
-        if not isinstance(value, dict):
-            raise self._error("lexicon", "lexicon must be a mapping of written form to spoken form")
+        """The PLS file's entries, then the front matter's (which win over the file's)."""
         entries: dict[str, str] = {}
-        for written, spoken in value.items():
-            key = f"lexicon.{written}"
-            if not isinstance(written, (str, int)) or not isinstance(spoken, (str, int)):
-                raise self._error(key, f"lexicon entry {written!r} must map text to text")
-            entries[str(written)] = str(spoken)
+        origins: dict[str, tuple[Path, int]] = {}
+        file = self.lexicon_file = self._text(data, "lexicon_file")
+        if file is not None:
+            pls_path = self.path.parent / file
+            if Path(file).is_absolute() or ".." in Path(file).parts:
+                raise self._error("lexicon_file", "lexicon_file must name a file next to the "
+                                  "script (or in a folder beside it), such as names.pls")
+            for entry in pls.read(pls_path):
+                entries[entry.written] = entry.spoken
+                origins[entry.written] = (pls_path, entry.line)
+        value = data.get("lexicon")
+        if value is not None and not isinstance(value, dict):
+            raise self._error("lexicon", "lexicon must be a mapping of written form to spoken form")
+        for index, (written, spoken) in enumerate((value or {}).items()):
+            line = self._entry_lines["lexicon."][index]
+            if not isinstance(written, str) or not isinstance(spoken, str):
+                raise ScriptError(f"lexicon entry {written!r} must map text to text; "
+                                  "remove the tag or put it in quotes", path=self.path, line=line)
+            entries.pop(written, None)  # re-inserted last: the front matter's order stays
+            entries[written] = spoken
+            origins[written] = (self.path, line)
         problem = check_lexicon(entries)
         if problem:
             # Only the quoted form: a short entry such as 'e' occurs in any message.
             bad = next((w for w in entries if repr(w) in problem), None)
-            raise self._error(f"lexicon.{bad}" if bad else "lexicon", problem)
+            where, line = origins[bad] if bad else (self.path, self.line("lexicon"))
+            raise ScriptError(problem, path=where, line=line)
+        self.lexicon_origins = tuple(origins[w] for w in entries)
         return tuple(entries.items())
+
+
+_STR_TAG = "tag:yaml.org,2002:str"
+
+
+class _Loader(yaml.SafeLoader):  # type: ignore[misc]  # PyYAML is untyped
+    """The safe loader, remembering which scalars had no tag written on them."""
+
+    def compose_scalar_node(self, anchor: str | None) -> yaml.ScalarNode:
+        tag = self.peek_event().tag
+        node = super().compose_scalar_node(anchor)
+        node.untagged = tag in (None, "!")
+        return node
+
+
+def _lexicon_as_written(root: yaml.MappingNode) -> None:
+    """Read the lexicon's words as the text written: YAML 1.1 would make NO a boolean.
+
+    Only scalars without a written tag are read as text; `!!bool yes` stays what the
+    author asked for, and is refused as a key that is not text.
+    """
+    for key_node, value_node in root.value:
+        if key_node.value != "lexicon" or not isinstance(value_node, yaml.MappingNode):
+            continue
+        for entry in value_node.value:
+            for scalar in entry:
+                if isinstance(scalar, yaml.ScalarNode) and getattr(scalar, "untagged", False):
+                    scalar.tag = _STR_TAG
 
 
 @dataclass
@@ -317,11 +392,23 @@ class _Pause:
     line: int
 
 
+@dataclass(frozen=True)
+class _Mark:
+    """Part of a block that markup says to speak otherwise, and where its raw text starts."""
+
+    written: str
+    spoken: str
+    why: str
+    raw_offset: int
+
+
 @dataclass
 class _Block:
     kind: BlockKind
     line: int
     text: str
+    marks: tuple[_Mark, ...] = ()
+    raw: str = ""  # the text before cleaning, which the marks' offsets count in
 
 
 class _Body:
@@ -349,7 +436,7 @@ class _Body:
                         raise ScriptError(f"chapter title {title!r} is already used at line "
                                           f"{other_line}; titles must be unique",
                                           path=self.path, line=item.line)
-                raw.append((title, item.line, []))
+                raw.append((title, item.line, [item]))
             elif not raw:
                 line = item.line
                 raise ScriptError("text before the first chapter; start the body with a "
@@ -362,26 +449,30 @@ class _Body:
         slugs = unique_slugs([title for title, _, _ in raw])
         chapters = []
         numbered = enumerate(zip(raw, slugs, strict=True), start=1)
-        for number, ((title, line, items), slug) in numbered:
-            chapters.append(self._chapter(number, title, slug, line, items,
-                                          last=number == len(raw)))
+        for number, ((_, _, items), slug) in numbered:
+            heading, *rest = items
+            assert isinstance(heading, _Block)
+            chapters.append(self._chapter(number, heading, slug, rest, last=number == len(raw)))
         return tuple(chapters)
 
-    def _chapter(self, number: int, title: str, slug: str, line: int,
+    def _chapter(self, number: int, heading: _Block, slug: str,
                  items: list[_Block | _Pause], last: bool) -> Chapter:
         pauses = self.meta.pauses
         lexicon = self.meta.lexicon
         language = self.meta.language
         sentences: list[Sentence] = []
+        title, line = heading.text, heading.line
 
-        def add(text: str, sentence_line: int, block: int, kind: BlockKind, pause: int) -> None:
-            spoken = to_speech(text, lexicon, language)
+        def add(text: str, spans: list[Span], sentence_line: int, block: int, kind: BlockKind,
+                pause: int) -> None:
+            spoken, changes = speak(text, lexicon, language, spans)
             if spoken:
                 sentence_id = f"c{number:02d}s{len(sentences):03d}"
                 sentences.append(Sentence(sentence_id, text, spoken, sentence_line, block, kind,
-                                          pause))
+                                          pause, changes))
 
-        add(title, line, 0, "heading", pauses.paragraph_ms)
+        add(title, _spans(title, heading.marks, heading.raw)[0], line, 0, "heading",
+            pauses.paragraph_ms)
         if not sentences:
             raise ScriptError(f"chapter title {title!r} has nothing speakable",
                               path=self.path, line=line)
@@ -393,9 +484,10 @@ class _Body:
                 continue
             block_number += 1
             parts = split_sentences(item.text, language)
+            spans = _spans(item.text, item.marks, item.raw, parts)
             for i, part in enumerate(parts):
                 pause = pauses.paragraph_ms if i == len(parts) - 1 else pauses.sentence_ms
-                add(part, item.line, block_number, item.kind, pause)
+                add(part, spans[i], item.line, block_number, item.kind, pause)
         if len(sentences) == 1:
             raise ScriptError(f"chapter {title!r} has no text; add some or remove the heading",
                               path=self.path, line=line)
@@ -416,14 +508,15 @@ class _Body:
                     level = int(token.tag[1])
                     raise self._error(token, f"{'#' * level} headings are not used; chapters are "
                                       "'## Title' and the book title comes from front matter")
-                title = clean_text(self._inline_text(tokens[i + 1]))
+                raw_title, marks = self._inline_text(tokens[i + 1])
+                title = clean_text(raw_title)
                 if not title:
                     raise self._error(token, "a chapter heading needs a title")
                 if len(title.encode()) > MAX_TITLE_BYTES:
                     raise self._error(token, f"chapter title is too long for the players' "
                                       f"chapter menus (at most {MAX_TITLE_BYTES} bytes); "
                                       "shorten it")
-                yield _Block("heading", self._line(token), title)
+                yield _Block("heading", self._line(token), title, marks, raw_title)
                 i += 3
                 continue
             if kind in ("blockquote_open", "bullet_list_open", "ordered_list_open"):
@@ -431,10 +524,14 @@ class _Body:
             elif kind in ("blockquote_close", "bullet_list_close", "ordered_list_close"):
                 kinds.pop()
             elif kind == "inline":
-                text = clean_text(self._inline_text(token))
+                raw_text, marks = self._inline_text(token)
+                text = clean_text(raw_text)
+                if PLACEHOLDER in text:
+                    raise self._error(token, "a placeholder is still to be written; replace "
+                                      f"{_shorten(text[text.index(PLACEHOLDER):])!r} with text")
                 if text:
                     block_kind: BlockKind = kinds[-1] if kinds else "paragraph"
-                    yield _Block(block_kind, self._line(token), text)
+                    yield _Block(block_kind, self._line(token), text, marks, raw_text)
             elif kind == "html_block":
                 directive = self._directive(token)
                 if directive is not None:
@@ -443,16 +540,6 @@ class _Body:
                 raise self._error(token, "code blocks are not spoken; write the text as a "
                                   "paragraph, or remove it")
             i += 1
-
-    def _check_inline_html(self, token: Token, html: str) -> None:
-        """Inline HTML would vanish from speech and text without a word; say so instead."""
-        comment = _COMMENT.match(html)
-        if comment is None:
-            raise self._error(token, f"raw HTML {html!r} is not spoken; use Markdown, or "
-                              "write the text without it")
-        if _PAUSE.match(comment.group(1)):
-            raise self._error(token, "a pause directive must be on a line of its own, "
-                              "with blank lines around it")
 
     def _directive(self, token: Token) -> _Pause | None:
         match = _COMMENT.match(token.content)
@@ -469,15 +556,150 @@ class _Body:
                               f"(at most {MAX_PAUSE_MS // 1000}s)")
         return _Pause(ms, self._line(token))
 
-    def _inline_text(self, token: Token) -> str:
-        parts: list[str] = []
+    def _inline_text(self, token: Token) -> tuple[str, tuple[_Mark, ...]]:
+        """The text of an inline run and the parts that markup says to speak otherwise."""
+        reader = _InlineHtml(lambda message: self._error(token, message))
         for child in token.children or []:
             if child.type == "html_inline":
-                self._check_inline_html(token, child.content)
-            if child.type in ("text", "code_inline"):
-                parts.append(child.content)
+                reader.tag(child.content)
+            elif child.type in ("text", "code_inline"):
+                reader.text(child.content)
             elif child.type in ("softbreak", "hardbreak"):
-                parts.append(" ")
+                reader.text(" ")
             elif child.type == "image":
-                parts.append(child.content)
-        return "".join(parts)
+                reader.text(child.content)
+        return reader.finish()
+
+
+# Inline elements read as their text.
+_INLINE_TAGS = frozenset(
+    "a abbr b bdi bdo cite code data del dfn em font i ins kbd mark q s samp small span "
+    "strong sub sup time u var br wbr img".split()
+)
+# Elements whose content is never read, shown or spoken.
+_DROPPED_TAGS = frozenset(
+    "script style iframe object embed noscript template svg math canvas video audio "
+    "textarea select".split()
+)
+
+
+class _InlineHtml:
+    """Inline HTML inside a Markdown paragraph, read with the standard library's HTML parser.
+
+    Common inline elements give their text; `<abbr title>` gives the spoken form of its
+    text; `<img>` gives its alt text to readers and nothing to the voice; scripts, styles,
+    frames and objects give nothing at all. Anything else is refused by `error`.
+    """
+
+    def __init__(self, error: Callable[[str], ScriptError]):
+        self.error = error
+        self.parts: list[str] = []
+        self.marks: list[_Mark] = []
+        self.dropped: list[str] = []
+        self.abbrs: list[tuple[int, str | None]] = []
+
+    def text(self, text: str) -> None:
+        if not self.dropped:
+            self.parts.append(text)
+
+    def tag(self, html: str) -> None:
+        comment = _COMMENT.match(html)
+        if comment is not None:
+            if _PAUSE.match(comment.group(1)):
+                raise self.error("a pause directive must be on a line of its own, "
+                                 "with blank lines around it")
+            return
+        events = _TagReader.read(html)
+        if len(events) != 1:
+            raise self.error(f"raw HTML {html!r} is not read; use Markdown, or write the "
+                             "text without it")
+        kind, name, attrs = events[0]
+        if self.dropped:
+            if kind == "end" and name == self.dropped[-1]:
+                self.dropped.pop()
+            elif kind == "start" and name in _DROPPED_TAGS:
+                self.dropped.append(name)
+            return
+        if name in _DROPPED_TAGS:
+            if kind == "start":
+                self.dropped.append(name)
+            return
+        if name not in _INLINE_TAGS:
+            raise self.error(f"raw HTML <{name}> is not spoken; use Markdown, or write the "
+                             "text without it")
+        if name == "br" or name == "wbr":
+            self.parts.append(" " if name == "br" else "")
+        elif name == "img" and kind != "end":
+            alt = clean_text(attrs.get("alt") or "")
+            if alt:
+                self.parts.append(f" {alt} ")
+                self.marks.append(_Mark(alt, "", "image alt text, shown but not spoken",
+                                        len("".join(self.parts[:-1]))))
+        elif name == "abbr" and kind == "start":
+            self.abbrs.append((len(self.parts), attrs.get("title")))
+        elif name == "abbr" and kind == "end" and self.abbrs:
+            start, title = self.abbrs.pop()
+            written = clean_text("".join(self.parts[start:]))
+            if title and clean_text(title) and written:
+                self.marks.append(_Mark(written, clean_text(title), "abbr title",
+                                        len("".join(self.parts[:start]))))
+
+    def finish(self) -> tuple[str, tuple[_Mark, ...]]:
+        if self.dropped:
+            raise self.error(f"<{self.dropped[-1]}> is never closed, so the rest of the "
+                             f"paragraph would be lost; add </{self.dropped[-1]}>")
+        return "".join(self.parts), tuple(self.marks)
+
+
+class _TagReader(html.parser.HTMLParser):
+    """The start and end tags in a piece of HTML, attributes decoded."""
+
+    def __init__(self) -> None:
+        super().__init__(convert_charrefs=True)
+        self.events: list[tuple[str, str, dict[str, str | None]]] = []
+
+    @classmethod
+    def read(cls, html_text: str) -> list[tuple[str, str, dict[str, str | None]]]:
+        reader = cls()
+        reader.feed(html_text)
+        reader.close()
+        return reader.events
+
+    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        self.events.append(("start", tag, dict(attrs)))
+
+    def handle_startendtag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        self.events.append(("empty", tag, dict(attrs)))
+
+    def handle_endtag(self, tag: str) -> None:
+        self.events.append(("end", tag, {}))
+
+    def handle_data(self, data: str) -> None:
+        self.events.append(("data", data, {}))
+
+
+def _spans(text: str, marks: tuple[_Mark, ...], raw: str,
+           parts: list[str] | None = None) -> list[list[Span]]:
+    """For each sentence of a block, the spans its marks cover.
+
+    `text` is the clean form of `raw`; a mark is looked for from where the clean form
+    of the raw text before it ends. A mark across two sentences is left to the rules.
+    """
+    parts = parts if parts is not None else [text]
+    starts: list[int] = []
+    cursor = 0
+    for part in parts:
+        at = text.find(part, cursor)
+        starts.append(at if at >= 0 else cursor)
+        cursor = starts[-1] + len(part)
+    result: list[list[Span]] = [[] for _ in parts]
+    for mark in sorted(marks, key=lambda m: m.raw_offset):
+        at = text.find(mark.written, max(0, len(clean_text(raw[:mark.raw_offset])) - 1))
+        if at < 0:
+            continue
+        end = at + len(mark.written)
+        for i, (start, part) in enumerate(zip(starts, parts, strict=True)):
+            if start <= at and end <= start + len(part):
+                result[i].append(Span(at - start, end - start, mark.spoken, mark.why))
+                break
+    return result

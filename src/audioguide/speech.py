@@ -15,6 +15,7 @@ read with the wrong language's words.
 
 from __future__ import annotations
 
+import difflib
 import functools
 import re
 import unicodedata
@@ -22,10 +23,14 @@ from collections.abc import Callable, Mapping, Sequence
 
 import pysbd
 
+from .model import Change, Span
+
 __all__ = [
     "MAX_UTTERANCE_CHARS",
     "check_lexicon",
     "clean_text",
+    "lexicon_matches",
+    "speak",
     "split_sentences",
     "to_speech",
 ]
@@ -384,10 +389,13 @@ def _replace_email(match: re.Match[str]) -> str:
     return f"{name} at {_spoken_host(match.group(2), True)}"
 
 
+def _emails(text: str) -> str:
+    """Replace e-mail addresses with a short spoken form (English)."""
+    return _EMAIL_RE.sub(_replace_email, text)
+
+
 def _urls(text: str, english: bool) -> str:
-    """Replace URLs (and, in English, e-mail addresses) with a short spoken form."""
-    if english:
-        text = _EMAIL_RE.sub(_replace_email, text)
+    """Replace URLs with their host, said "dot" by dot in English."""
     return _URL_RE.sub(lambda m: _replace_url(m, english), text)
 
 
@@ -659,14 +667,16 @@ def _quotes(text: str) -> str:
     return text.replace("\u2019", "'")
 
 
-_ENGLISH_RULES: tuple[Callable[[str], str], ...] = (
-    _quotes,
-    _number_ranges,
-    _abbreviations,
-    _currency,
-    _years,
-    _roman_numerals,
-    _punctuation,
+# Each rule with the reason a listener hears something other than the written text;
+# None for rules that only change how a pause falls.
+_ENGLISH_RULES: tuple[tuple[Callable[[str], str], str | None], ...] = (
+    (_quotes, None),
+    (_number_ranges, "number range"),
+    (_abbreviations, "abbreviation"),
+    (_currency, "money"),
+    (_years, "year"),
+    (_roman_numerals, "Roman numeral"),
+    (_punctuation, "symbol"),
 )
 
 
@@ -728,21 +738,28 @@ def _placeholder_index(token: str) -> int:
 
 
 def _apply_lexicon(
-    text: str, lexicon: Sequence[tuple[str, str]] | Mapping[str, str]
-) -> tuple[str, list[str]]:
+    text: str, lexicon: Sequence[tuple[str, str]] | Mapping[str, str], spoken: list[str],
+    changes: list[Change],
+) -> str:
     """Substitute lexicon entries in one pass, parking each spoken form as a token."""
     pattern, table = _compiled_lexicon(_lexicon_entries(lexicon))
-    spoken: list[str] = []
     if pattern is None:
-        return text, spoken
+        return text
 
     def substitute(m: re.Match[str]) -> str:
         spoken.append(table[m.group()])
+        changes.append(Change(m.group(), table[m.group()], "lexicon"))
         # No padding: a match never touches a word character, and padding would
         # break possessives ("NYC's").
         return _placeholder(len(spoken) - 1)
 
-    return pattern.sub(substitute, text), spoken
+    return pattern.sub(substitute, text)
+
+
+def lexicon_matches(text: str, lexicon: Sequence[tuple[str, str]]) -> set[str]:
+    """The written forms of `lexicon` that occur in `text` as the speech rules match them."""
+    pattern, _ = _compiled_lexicon(_lexicon_entries(lexicon))
+    return set(pattern.findall(clean_text(text))) if pattern is not None else set()
 
 
 def check_lexicon(lexicon: Mapping[str, str]) -> str | None:
@@ -768,7 +785,9 @@ def check_lexicon(lexicon: Mapping[str, str]) -> str | None:
     pattern = _whole_word_pattern(list(table))
     if pattern is None:
         return None
-    graph = {key: sorted(set(pattern.findall(spoken))) for key, spoken in table.items()}
+    # An entry that maps a word to itself marks it as checked; it substitutes nothing.
+    graph = {key: sorted(set(pattern.findall(spoken)) - ({key} if spoken == key else set()))
+             for key, spoken in table.items()}
 
     # Depth-first search for a cycle; the path is reported so the author sees it.
     state: dict[str, int] = {}
@@ -809,9 +828,7 @@ def _is_english(language: str) -> bool:
 
 
 def _tidy(text: str) -> str:
-    """Remove what must not reach the engine and tidy the punctuation left behind."""
-    text = _remove_emoji(text)
-    text = _remove_unsafe_keep_placeholders(text)
+    """Tidy the punctuation left behind once emoji and unsafe characters are gone."""
     # Square brackets left in the text become parentheses (same pause), so no
     # "[[" can ever form next to a lexicon phoneme string.
     text = text.replace("[", "(").replace("]", ")")
@@ -834,6 +851,96 @@ def _speakable(text: str) -> bool:
     return any(unicodedata.category(ch)[0] not in "PZC" for ch in text)
 
 
+_WORD_RE = re.compile(r"\S+")
+
+
+def _trim_common(written: str, spoken: str) -> tuple[str, str]:
+    """Drop punctuation both sides share at their ends ("1987," -> "nineteen eighty-seven,")."""
+    while written and spoken and written[0] == spoken[0] and not written[0].isalnum():
+        written, spoken = written[1:], spoken[1:]
+    while written and spoken and written[-1] == spoken[-1] and not written[-1].isalnum():
+        written, spoken = written[:-1], spoken[:-1]
+    return written.strip(), spoken.strip()
+
+
+def _differences(before: str, after: str, why: str, spoken: list[str]) -> list[Change]:
+    """What one rule changed, compared word by word (words as split at spaces)."""
+    if before == after:
+        return []
+    old, new = list(_WORD_RE.finditer(before)), list(_WORD_RE.finditer(after))
+    matcher = difflib.SequenceMatcher(None, [m.group() for m in old], [m.group() for m in new],
+                                      autojunk=False)
+
+    def text_of(words: list[re.Match[str]], source: str, start: int, end: int) -> str:
+        if start >= end:
+            return ""
+        piece = source[words[start].start():words[end - 1].end()]
+        return _PLACEHOLDER_RE.sub(lambda m: spoken[_placeholder_index(m.group())], piece)
+
+    changes = []
+    for tag, i1, i2, j1, j2 in matcher.get_opcodes():
+        if tag != "equal":
+            written, said = _trim_common(text_of(old, before, i1, i2), text_of(new, after, j1, j2))
+            if written or said:
+                changes.append(Change(written, said, why))
+    return changes
+
+
+def _park_spans(text: str, spans: Sequence[Span], spoken: list[str],
+                changes: list[Change]) -> str:
+    """Text with each span parked as a token for its spoken form, the rest as written."""
+    parts: list[str] = []
+    at = 0
+    for span in sorted(spans, key=lambda s: s.start):
+        if span.start < at or span.end > len(text) or span.start >= span.end:
+            continue  # overlapping or outside: the written text is spoken instead
+        parts.append(_PRIVATE_USE_RE.sub("", text[at:span.start]))
+        spoken.append(_sanitize_spoken(span.spoken))
+        changes.append(Change(text[span.start:span.end], spoken[-1], span.why))
+        parts.append(_placeholder(len(spoken) - 1))
+        at = span.end
+    parts.append(_PRIVATE_USE_RE.sub("", text[at:]))
+    return "".join(parts)
+
+
+def speak(text: str, lexicon: Sequence[tuple[str, str]] = (), language: str = "en",
+          spans: Sequence[Span] = ()) -> tuple[str, tuple[Change, ...]]:
+    """The spoken form of one sentence (see :func:`to_speech`) and every change made to it.
+
+    `spans` are parts of `text` whose spoken form markup gave (an ``<abbr title>``, an
+    image's alt text spoken as nothing); they are parked before the lexicon runs. Each
+    change names the written text, what is said instead ('' when nothing) and why.
+    """
+    if not isinstance(text, str) or not text:
+        return "", ()
+    spoken: list[str] = []
+    changes: list[Change] = []
+    text = clean_text(_park_spans(text, spans, spoken, changes))
+    text = re.sub(r"\[{2,}", "[", text)
+    text = re.sub(r"\]{2,}", "]", text)
+    text = _apply_lexicon(text, lexicon, spoken, changes)
+
+    english = _is_english(language)
+    steps: list[tuple[Callable[[str], str], str | None]] = []
+    if english:
+        steps.append((_emails, "e-mail address"))
+    steps.append((lambda t: _urls(t, english), "URL"))
+    if english:
+        steps.extend(_ENGLISH_RULES)
+    steps.append((_remove_emoji, "emoji, not spoken"))
+    steps.append((_remove_unsafe_keep_placeholders, None))
+    for rule, why in steps:
+        changed = rule(text)
+        if why is not None:
+            changes.extend(_differences(text, changed, why, spoken))
+        text = changed
+
+    text = _tidy(text)
+    text = _PLACEHOLDER_RE.sub(lambda m: spoken[_placeholder_index(m.group())], text)
+    text = _collapse(text)
+    return (text, tuple(changes)) if _speakable(text) else ("", tuple(changes))
+
+
 def to_speech(text: str, lexicon: Sequence[tuple[str, str]] = (), language: str = "en") -> str:
     """Return the form sent to the engine for one sentence of written (clean) text.
 
@@ -847,20 +954,4 @@ def to_speech(text: str, lexicon: Sequence[tuple[str, str]] = (), language: str 
     lexicon runs, so a text cannot switch espeak-ng into phoneme mode. Never
     raises; returns ``''`` only if nothing speakable remains.
     """
-    if not isinstance(text, str) or not text:
-        return ""
-    text = _PRIVATE_USE_RE.sub("", clean_text(text))
-    text = re.sub(r"\[{2,}", "[", text)
-    text = re.sub(r"\]{2,}", "]", text)
-    text, spoken = _apply_lexicon(text, lexicon)
-
-    english = _is_english(language)
-    text = _urls(text, english)
-    if english:
-        for rule in _ENGLISH_RULES:
-            text = rule(text)
-
-    text = _tidy(text)
-    text = _PLACEHOLDER_RE.sub(lambda m: spoken[_placeholder_index(m.group())], text)
-    text = _collapse(text)
-    return text if _speakable(text) else ""
+    return speak(text, lexicon, language)[0]
