@@ -6,6 +6,7 @@ they fail and say how to install it.
 
 from __future__ import annotations
 
+import json
 import multiprocessing
 import shutil
 import subprocess
@@ -24,7 +25,15 @@ from audioguide.errors import EngineError
 from audioguide.narrate import clip_key
 from audioguide.render import RenderOptions, RenderResult, render, voice_for
 from audioguide.script import parse_script
-from readback import decoded_ms, loudness_lufs, probed_chapters, tree_digests, true_peak_dbtp
+from readback import (
+    decoded_ms,
+    loudness_lufs,
+    offset_ms,
+    onset_ms,
+    probed_chapters,
+    tree_digests,
+    true_peak_dbtp,
+)
 from test_audio_core import PAUSES_SCRIPT, check_lengths, check_masters, check_pauses
 
 pytestmark = pytest.mark.real_engine
@@ -240,3 +249,63 @@ def test_real_masters_pass_acx_checks(real_pauses: tuple[Path, Path]) -> None:
 def test_real_lengths_are_exact(real_pauses: tuple[Path, Path]) -> None:
     """Every reader gets the real-voice files' lengths from their headers."""
     check_lengths(real_pauses[0])
+
+
+WORDS_SCRIPT = textwrap.dedent("""\
+    ---
+    title: "Words Heard"
+    author: "Test Author"
+    source: "Test Publication"
+    language: en-US
+    narrator: "Synthetic voice: eSpeak NG, US English"
+    rate: 165
+    lexicon:
+      Shadeen: "[[S@d'i:n]]"
+    ---
+
+    ## Words
+
+    Shadeen Francis, LMFT, CST, is a licensed marriage and family therapist.
+
+    They’re crying, and that’s okay — it’s a release. In 1987 it cost $5.99.
+
+    > “Tears can have many origins,” says Francis. “This release can stem from arousal.”
+    """)
+
+
+def _letters(text: str) -> str:
+    return "".join(ch for ch in text.lower() if ch.isalnum())
+
+
+@pytest.fixture(scope="module")
+def real_words(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A script of numbers, abbreviations, a lexicon word and quotations, rendered
+    through pyttsx3 and espeak-ng."""
+    require_espeak()
+    base = tmp_path_factory.mktemp("real-words")
+    script = base / "words.md"
+    script.write_text(WORDS_SCRIPT, encoding="utf-8")
+    return render(script, RenderOptions(output=base / "audio", cache=base / "cache", jobs=2,
+                                        formats=("captions", "mp3"))).folder
+
+
+def test_real_word_times_follow_the_audio(real_words: Path) -> None:
+    """espeak-ng's word times are in order and inside their sentence; the first word starts
+    within 60 ms of the speech onset and the last ends within 120 ms of its offset in the
+    decoded MP3; every word of the written text is there."""
+    book = json.loads((real_words / "manifest.json").read_text(encoding="utf-8"))
+    mp3 = real_words / f"{real_words.name}.mp3"
+    sentences = [s for c in book["chapters"] for s in c["sentences"]]
+    for sentence in sentences:
+        words = sentence["words"]
+        assert words, sentence["text"]
+        assert "".join(_letters(w["text"]) for w in words) == _letters(sentence["text"])
+        for word, following in zip(words, words[1:] + [None], strict=True):
+            assert sentence["start_ms"] <= word["start_ms"] <= word["end_ms"] \
+                <= sentence["end_ms"], word
+            if following is not None:
+                assert word["start_ms"] <= following["start_ms"], (word, following)
+        onset = onset_ms(mp3, sentence["start_ms"])
+        offset = offset_ms(mp3, sentence["end_ms"])
+        assert abs(words[0]["start_ms"] - onset) <= 60, (sentence["text"], onset)
+        assert abs(words[-1]["end_ms"] - offset) <= 120, (sentence["text"], offset)

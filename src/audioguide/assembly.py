@@ -53,20 +53,23 @@ def read(path: Path) -> AudioSegment:
     return audio if audio.frame_rate == SAMPLE_RATE else audio.set_frame_rate(SAMPLE_RATE)
 
 
-def trim(path: Path) -> None:
+def trim(path: Path) -> int:
     """Make a fresh clip's leading and trailing quiet exactly CLIP_MARGIN_MS each side:
     the engine's own silence cut, or silence added where it speaks sooner.
 
-    A clip with no sound at all is left as it is (the caller reports it).
+    Returns the ms by which everything in the clip moved (later when positive), for the
+    times that go with it. A clip with no sound at all is left as it is (the caller
+    reports it).
     """
     audio = read(path)
     lead, trail = quiet_edges_ms(audio)
     if lead >= len(audio):
-        return
+        return 0
     margin = silence(round(CLIP_MARGIN_MS * SAMPLE_RATE / 1000))
     trimmed = margin + audio[lead:len(audio) - trail] + margin
     with path.open("wb") as handle:
         trimmed.export(handle, format="wav")
+    return CLIP_MARGIN_MS - lead
 
 
 def quiet_edges_ms(audio: AudioSegment) -> tuple[int, int]:

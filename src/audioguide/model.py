@@ -127,13 +127,27 @@ class Script:
 
 
 @dataclass(frozen=True)
+class WordTime:
+    """A word and when it is heard, in ms from the start of the audio it is part of."""
+
+    text: str
+    start_ms: int
+    end_ms: int
+
+
+@dataclass(frozen=True)
 class Clip:
-    """A synthesized sentence on disk with its measured length."""
+    """A synthesized sentence on disk with its measured length.
+
+    `words` are the spoken words' times in the clip, as the engine reported them (empty
+    when it cannot).
+    """
 
     key: str
     path: Path
     frames: int
     sample_rate: int
+    words: tuple[WordTime, ...] = field(default=(), compare=False)
 
     @property
     def duration_ms(self) -> int:
@@ -161,8 +175,23 @@ class BookAudio:
 
 
 @dataclass(frozen=True)
+class WordTiming:
+    """When a word of a sentence's written text is spoken: in the whole-book files and in
+    its chapter's own file."""
+
+    text: str
+    start_ms: int
+    end_ms: int
+    start_in_chapter_ms: int
+    end_in_chapter_ms: int
+
+
+@dataclass(frozen=True)
 class SentenceTiming:
-    """When a sentence is spoken: in the whole-book files and in its chapter's own file."""
+    """When a sentence is spoken: in the whole-book files and in its chapter's own file.
+
+    `words` is empty when the engine reported no word times.
+    """
 
     id: str
     text: str
@@ -170,6 +199,7 @@ class SentenceTiming:
     end_ms: int
     start_in_chapter_ms: int
     end_in_chapter_ms: int
+    words: tuple[WordTiming, ...] = ()
 
 
 @dataclass(frozen=True)

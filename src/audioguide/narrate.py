@@ -9,19 +9,20 @@ from __future__ import annotations
 
 import hashlib
 import importlib
+import json
 import multiprocessing
 import os
 import tempfile
 import threading
 import wave
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from multiprocessing.connection import Connection
 from pathlib import Path
 
 from . import engines
 from .errors import AudioguideError, EngineError, OutputError, UsageError
-from .model import Clip, Script, Sentence, Voice
+from .model import Clip, Script, Sentence, Voice, WordTime
 from .timeline import CLIP_MARGIN_MS, SILENCE_THRESHOLD_DBFS
 
 Progress = Callable[[str, int, int], None]
@@ -49,9 +50,10 @@ def default_cache_dir() -> Path:
     return Path(base) / "audioguide"
 
 
-# Clips are kept trimmed to their speech and this margin (timeline.py): a change to
-# how they are trimmed is a change to every clip.
-CLIP_FORMAT = f"trimmed to {CLIP_MARGIN_MS} ms at {SILENCE_THRESHOLD_DBFS} dBFS"
+# Clips are kept trimmed to their speech and this margin (timeline.py), each with the
+# times of its words beside it: a change to either is a change to every clip.
+CLIP_FORMAT = (f"trimmed to {CLIP_MARGIN_MS} ms at {SILENCE_THRESHOLD_DBFS} dBFS; "
+               "word times in a sidecar")
 
 
 def clip_key(identity: str, spoken: str) -> str:
@@ -69,7 +71,8 @@ class NarrationStats:
 
 
 class ClipCache:
-    """Content-addressed WAV clips; a damaged entry reads as missing, never as audio."""
+    """Content-addressed WAV clips, each with a JSON sidecar of its word times; a damaged
+    entry, or a sidecar that is not the WAV's own, reads as missing, never as audio."""
 
     def __init__(self, root: Path):
         self.root = root / "clips"
@@ -77,9 +80,23 @@ class ClipCache:
     def path(self, key: str) -> Path:
         return self.root / key[:2] / f"{key}.wav"
 
+    def words_path(self, key: str) -> Path:
+        return self.root / key[:2] / f"{key}.words.json"
+
     def get(self, key: str) -> Clip | None:
         path = self.path(key)
-        return self.get_file(path, key)
+        clip = self.get_file(path, key)
+        if clip is None:
+            return None
+        try:
+            sidecar = json.loads(self.words_path(key).read_text(encoding="utf-8"))
+            if sidecar["wav_sha256"] != _digest(path):
+                return None
+            words = tuple(WordTime(str(text), int(start), int(end))
+                          for text, start, end in sidecar["words"])
+        except (OSError, ValueError, KeyError, TypeError):
+            return None
+        return replace(clip, words=words)
 
     @staticmethod
     def get_file(path: Path, key: str = "") -> Clip | None:
@@ -109,19 +126,39 @@ class ClipCache:
         os.close(fd)
         return Path(name)
 
-    def commit(self, key: str, staged: Path) -> Clip:
-        """Trim a freshly synthesized clip to its speech and put it in the cache."""
+    def commit(self, key: str, staged: Path, words: tuple[WordTime, ...] | None = None) -> Clip:
+        """Trim a freshly synthesized clip to its speech and put it in the cache, with the
+        times of its words (moved as the trim moved the audio) written beside it first."""
         from .assembly import trim  # pydub: only when there is something to synthesize
 
-        if self.get_file(staged):
-            trim(staged)
+        clip = self.get_file(staged)
+        shift = trim(staged) if clip else 0
+        trimmed = self.get_file(staged)
+        length_ms = trimmed.duration_ms if trimmed else 0
+        moved = [(w.text, _clamp(w.start_ms + shift, length_ms),
+                  _clamp(w.end_ms + shift, length_ms)) for w in words or ()]
+        sidecar = self.words_path(key)
+        fd, name = tempfile.mkstemp(prefix=f".{key[:12]}-", suffix=".json", dir=sidecar.parent)
+        with os.fdopen(fd, "w", encoding="utf-8") as handle:
+            json.dump({"wav_sha256": _digest(staged) if trimmed else "", "words": moved},
+                      handle, ensure_ascii=False)
+        os.replace(name, sidecar)
         final = self.path(key)
         os.replace(staged, final)
-        clip = self.get(key)
-        if clip is None:
+        made = self.get(key)
+        if made is None:
             final.unlink(missing_ok=True)
+            sidecar.unlink(missing_ok=True)
             raise EngineError("the engine wrote no usable audio (an empty or damaged WAV file)")
-        return clip
+        return made
+
+
+def _digest(path: Path) -> str:
+    return hashlib.sha256(path.read_bytes()).hexdigest()
+
+
+def _clamp(ms: int, length_ms: int) -> int:
+    return max(0, min(ms, length_ms))
 
 
 def narrate(script: Script, voice: Voice, cache: ClipCache, jobs: int,
@@ -235,14 +272,14 @@ class _Speaker:
         staged = self.cache.staging(key)
         try:
             if self.engine.isolated:
-                self._remote(text, staged)
+                words = self._remote(text, staged)
             else:
-                self.engine.synthesize(text, self.voice, staged)
-            return self.cache.commit(key, staged)
+                words = self.engine.synthesize(text, self.voice, staged)
+            return self.cache.commit(key, staged, words)
         finally:
             staged.unlink(missing_ok=True)
 
-    def _remote(self, text: str, out: Path) -> None:
+    def _remote(self, text: str, out: Path) -> tuple[WordTime, ...] | None:
         if self.process is None or not self.process.is_alive():
             self._start()
         assert self.conn is not None
@@ -252,7 +289,7 @@ class _Speaker:
             if not self.conn.poll(timeout):
                 self._stop()
                 raise EngineError(f"the engine did not finish within {timeout:.0f} s")
-            status, message = self.conn.recv()
+            status, message, answer = self.conn.recv()
         except (EOFError, OSError, BrokenPipeError):
             if self.process is not None:
                 self.process.join(2)  # reap it, or its exit code reads as None
@@ -263,6 +300,8 @@ class _Speaker:
             raise AudioguideError(message)
         if status != "ok":
             raise EngineError(message)
+        words: tuple[WordTime, ...] | None = answer
+        return words
 
     def _start(self) -> None:
         context = multiprocessing.get_context("spawn")
@@ -317,14 +356,14 @@ def worker_main(engine_name: str, voice: Voice, conn: Connection,
             return
         text, out = request
         if engine is None:
-            conn.send(("error", failure))
+            conn.send(("error", failure, None))
             continue
         try:
-            engine.synthesize(text, voice, Path(out))
-            conn.send(("ok", ""))
+            words = engine.synthesize(text, voice, Path(out))
+            conn.send(("ok", "", words))
         except AudioguideError as exc:
             kind = "usage" if exc.exit_code == 2 else "error"
-            conn.send((kind, exc.message))
+            conn.send((kind, exc.message, None))
         except Exception as exc:  # noqa: BLE001 - any engine failure is reported, not raised
-            conn.send(("error", f"{type(exc).__name__}: {exc}"))
+            conn.send(("error", f"{type(exc).__name__}: {exc}", None))
 

@@ -29,7 +29,8 @@ from .framing import (
     place,
     to_ms,
 )
-from .model import ChapterTiming, Clip, Script, SentenceTiming, Timeline
+from .model import ChapterTiming, Clip, Script, SentenceTiming, Timeline, WordTime, WordTiming
+from .words import written_words
 
 CLIP_MARGIN_MS = 20
 # Quieter than this, at the edges of a clip, is not speech: well under what a listener
@@ -59,6 +60,7 @@ class Piece:
     sentence_id: str = ""
     text: str = ""
     cut: bool = False  # a pause after which a segment may end
+    words: tuple[WordTime, ...] = ()  # the written words, in ms from the clip's start
 
 
 @dataclass(frozen=True)
@@ -98,7 +100,8 @@ def plan(script: Script, clips: dict[str, Clip]) -> list[list[Piece]]:
         sentences = chapter.sentences
         for i, sentence in enumerate(sentences):
             clip = clips[sentence.id]
-            pieces.append(Piece(clip.frames, clip, sentence.id, sentence.text))
+            pieces.append(Piece(clip.frames, clip, sentence.id, sentence.text,
+                                words=written_words(sentence.text, clip.words)))
             pause_ms = sentence.pause_after_ms
             if i == len(sentences) - 1:
                 pause_ms = max(0, pause_ms - next_head_ms) + (pauses.tail_ms if last else 0)
@@ -187,9 +190,15 @@ def timeline(script: Script, book: Layout, chapter_files: list[Layout]) -> Timel
             book_at, file_at = book_heard[index], own_heard[first_own + k]
             for piece, offset in _clips(book.segments[index]):
                 begin, finish = _speech(piece, offset)
+                words = tuple(
+                    WordTiming(word.text, to_ms(book_at + start), to_ms(book_at + end),
+                               to_ms(file_at + start), to_ms(file_at + end))
+                    for word, (start, end) in zip(piece.words, _words(piece, offset, begin, finish),
+                                                  strict=True))
                 sentences.append(SentenceTiming(
                     piece.sentence_id, piece.text, to_ms(book_at + begin),
-                    to_ms(book_at + finish), to_ms(file_at + begin), to_ms(file_at + finish)))
+                    to_ms(book_at + finish), to_ms(file_at + begin), to_ms(file_at + finish),
+                    words))
         timings.append(ChapterTiming(chapter.number, chapter.title, chapter.slug,
                                      to_ms(book_heard[in_book[0]]),
                                      to_ms(book_heard[in_book[-1] + 1]), to_ms(own_heard[-1]),
@@ -206,6 +215,15 @@ def _clips(segment: Segment) -> list[tuple[Piece, int]]:
             found.append((piece, at))
         at += piece.frames
     return found
+
+
+def _words(piece: Piece, offset: int, begin: int, finish: int) -> list[tuple[int, int]]:
+    """Where each written word is heard (output samples from its segment's start), kept
+    inside the sentence's speech."""
+    def at(ms: int) -> int:
+        return min(finish, max(begin, output_samples(offset + pcm_frames(ms))))
+
+    return [(at(word.start_ms), at(word.end_ms)) for word in piece.words]
 
 
 def _speech(piece: Piece, offset: int) -> tuple[int, int]:

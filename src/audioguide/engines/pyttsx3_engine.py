@@ -28,7 +28,7 @@ from pathlib import Path
 from typing import Any
 
 from ..errors import EngineError, MissingToolError, UsageError
-from ..model import Voice
+from ..model import Voice, WordTime
 from . import VoiceInfo, register
 
 INSTALL_HINT = "install it with: sudo apt-get install espeak-ng  (or run ./dev.sh render)"
@@ -68,6 +68,7 @@ class Pyttsx3Engine:
         self._errors: list[str] = []
         self._voice_ids: dict[str, str] = {}
         self._applied: Voice | None = None
+        self._tap: Any = None
 
     def check(self) -> None:
         if not sys.platform.startswith("linux"):
@@ -105,6 +106,10 @@ class Pyttsx3Engine:
                 _enable_phoneme_input()
                 _stop_only_while_speaking()
             engine = pyttsx3.init("espeak" if linux else None)
+            if linux:
+                from .espeak_words import WordTap
+
+                self._tap = WordTap(engine)
             engine.connect("finished-utterance", self._on_finished)
             engine.connect("error", lambda name, exception: self._errors.append(str(exception)))
             for info in engine.getProperty("voices"):
@@ -142,11 +147,13 @@ class Pyttsx3Engine:
                 return self._voice_ids[candidate]
         raise UsageError(f"unknown voice {name!r}; `audioguide voices` lists them")
 
-    def synthesize(self, text: str, voice: Voice, out: Path) -> None:
+    def synthesize(self, text: str, voice: Voice, out: Path) -> tuple[WordTime, ...] | None:
         engine = self._init()
         self._apply(engine, voice)
         self._errors.clear()
         self._finished.clear()
+        if self._tap is not None:
+            self._tap.reset()
         # pyttsx3 prints "Audio saved to ..." for every file.
         with contextlib.redirect_stdout(io.StringIO()):
             engine.save_to_file(text, str(out))
@@ -157,6 +164,9 @@ class Pyttsx3Engine:
         if self._errors:
             raise EngineError(f"the engine reported: {self._errors[0]}")
         _check_wav(out)
+        if self._tap is None:
+            return None
+        return _words(text, self._tap.events, out)
 
     def voices(self) -> list[VoiceInfo]:
         engine = self._init()
@@ -218,6 +228,18 @@ def _synchronize() -> None:
         from pyttsx3.drivers import _espeak
 
         _espeak.Synchronize()
+
+
+def _words(text: str, events: list[Any], path: Path) -> tuple[WordTime, ...]:
+    """The word times of the utterance just written to `path`."""
+    import numpy as np
+
+    from .espeak_words import word_times
+
+    with wave.open(str(path), "rb") as wav:
+        rate = wav.getframerate()
+        pcm = np.frombuffer(wav.readframes(wav.getnframes()), dtype="<i2")
+    return word_times(text, events, pcm, rate)
 
 
 def _check_wav(path: Path) -> None:

@@ -52,7 +52,9 @@ def build(edition: Edition, input_key: str, engine_identity: str, loudness: dict
                 "file": chapter_filename(c), "file_ms": c.file_ms,
                 "sentences": [{"id": s.id, "text": s.text, "start_ms": s.start_ms,
                                "end_ms": s.end_ms, "start_in_chapter_ms": s.start_in_chapter_ms,
-                               "end_in_chapter_ms": s.end_in_chapter_ms}
+                               "end_in_chapter_ms": s.end_in_chapter_ms,
+                               "words": [{"text": w.text, "start_ms": w.start_ms,
+                                          "end_ms": w.end_ms} for w in s.words]}
                               for s in c.sentences],
             }
             for c in edition.timeline.chapters
