@@ -55,6 +55,7 @@ BAD_SCRIPTS: dict[str, tuple[int, str]] = {
     "indented-code-block.md": (13, "code blocks are not spoken; write the text as a paragraph"),
     "content-note-missing-chapter.md": (7, "content_note names a chapter 'Content note' that"),
     "control-character-in-front-matter.md": (2, "control character U+0007; remove it"),
+    "nesting-too-deep.md": (13, "nesting too deep; flatten the lists and block quotes"),
 }
 
 VALID_FRONT_MATTER = """\
@@ -100,6 +101,33 @@ def check_model(script: Script) -> None:
     assert len(slugs) == len(set(slugs))
     for slug in slugs:
         assert re.fullmatch(r"[a-z0-9]+(-[a-z0-9]+)*", slug) and len(slug) <= 60, slug
+
+
+def _written_words(raw: bytes) -> set[str]:
+    """The words of a script's body, read with regular expressions instead of markdown-it.
+
+    Comments, link destinations and reference definitions are not text; everything else is.
+    """
+    text = raw.decode("utf-8-sig").replace("\r\n", "\n")
+    body = text.split("\n---\n", 1)[1]
+    body = re.sub(r"<!--.*?-->", " ", body, flags=re.S)
+    body = re.sub(r"\]\([^)]*\)", "]", body)
+    body = re.sub(r"^ {0,3}\[[^\]]+\]:.*$", " ", body, flags=re.M)
+    return {word.casefold() for word in re.findall(r"[^\W\d_]{2,}", body)}
+
+
+def check_nothing_dropped(raw: bytes, script: Script) -> None:
+    """Every word written in the body reaches a sentence of the parsed script."""
+    read = {word.casefold() for s in script.sentences()
+            for word in re.findall(r"[^\W\d_]{2,}", s.text)}
+    assert _written_words(raw) <= read, sorted(_written_words(raw) - read)
+
+
+@pytest.mark.parametrize("path", [*sorted(GOOD.glob("*.md")), *sorted(ARTICLE.parent.glob("*.md"))],
+                         ids=lambda p: p.name)
+def test_every_written_word_reaches_a_sentence(path: Path) -> None:
+    """No text of an accepted script, however deeply nested, is dropped by the parser."""
+    check_nothing_dropped(path.read_bytes(), parse_script(path))
 
 
 def test_corpus_has_every_case() -> None:
@@ -331,11 +359,23 @@ _PIECES = [*"#<>!-*_`[]()~:=\n\n\n \t\r\\\"'0123456789aAsp.?,;|{}&", "pause", "<
 MARKDOWNISH = st.lists(st.sampled_from(_PIECES), max_size=120).map("".join)
 
 
+SENTINEL = "\n\n## Sentinel end\n\nSentinel words close the script.\n"
+
+
 def _parses_or_script_error(raw: bytes) -> None:
+    """Any input parses or is one ScriptError line; what parses lost nothing after it.
+
+    A last chapter is added after the input: whatever the input holds, the parse either
+    fails with a ScriptError or reaches that chapter and its text.
+    """
     try:
-        parse_text(raw, Path("fuzz.md"))
+        script = parse_text(raw + SENTINEL.encode(), Path("fuzz.md"))
     except ScriptError as error:
         assert "\n" not in error.format()
+        return
+    last = script.chapters[-1]
+    assert (last.title, [s.text for s in last.sentences[1:]]) == (
+        "Sentinel end", ["Sentinel words close the script."])
 
 
 @settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
