@@ -33,7 +33,8 @@ from typing import Any
 
 import numpy as np
 
-from .errors import EncodeError, EngineError, OutputError
+from .errors import EncodeError, EngineError
+from .fsutil import cache_error, move_into
 from .loudness import StreamingMeter, gated_loudness
 from .model import ChapterAudio, ChapterTiming, Clip, Script, SentenceTiming, Timeline
 from .mpegaudio import adts_frames, audio_frames
@@ -363,15 +364,13 @@ class _EncodeCache:
                   "aac_bytes": aac.stat().st_size, "hops": hops.tolist()}
         try:
             final_mp3.parent.mkdir(parents=True, exist_ok=True)
-            os.replace(aac, final_aac)
-            os.replace(mp3, final_mp3)
+            move_into(aac, final_aac)
+            move_into(mp3, final_mp3)
             staged = final_record.with_name(f".{final_record.name}.{os.getpid()}")
             staged.write_text(json.dumps(record), encoding="utf-8")
             os.replace(staged, final_record)
         except OSError as exc:
-            raise OutputError(f"cannot write to the cache ({exc.strerror}); set "
-                              "AUDIOGUIDE_CACHE to a writable folder",
-                              path=final_mp3.parent) from None
+            raise cache_error(exc, self.root) from None
         return final_mp3, final_aac
 
 
