@@ -7,6 +7,7 @@ failure is one line naming the file and what to do.
 from __future__ import annotations
 
 import errno
+import json
 import os
 import shutil
 import tempfile
@@ -140,3 +141,138 @@ def test_a_full_volume_while_caching_an_encode_is_one_line(tmp_path, monkeypatch
     assert err.startswith(f"audioguide: error: {tmp_path / 'cache' / 'chapters'}: no space "
                           "left on the cache volume")
     assert not (tmp_path / "audio" / "small").exists()
+
+
+# ---------------------------------------------------------------------------
+# What a user put in an edition folder, and folders audioguide did not make
+# ---------------------------------------------------------------------------
+
+@pytest.fixture
+def published(tmp_path: Path) -> tuple[Path, Path, Path]:
+    """The small script, its cache and its published edition: (script, output, cache)."""
+    script = _small(tmp_path)
+    output, cache = tmp_path / "audio", tmp_path / "cache"
+    render_fake(script, output, cache)
+    return script, output, cache
+
+
+def test_files_a_user_added_to_an_edition_are_kept_and_named(published):
+    """A re-render carries over files the user put in the edition folder and says so."""
+    script, output, cache = published
+    folder = output / "small"
+    (folder / "notes.txt").write_text("my notes\n", encoding="utf-8")
+    (folder / "extra").mkdir()
+    (folder / "extra" / "photo.jpg").write_bytes(b"\xff\xd8 not really a photo")
+    (folder / "chapters" / "my-intro.mp3").write_bytes(b"my own recording")
+    (folder / "link.txt").symlink_to("notes.txt")
+    code, out = cli("render", script, "-o", output, "--cache", cache, "--engine", "fake",
+                    "-q", "--force")
+    assert code == 0, out
+    assert ("  kept 4 files that audioguide did not write: chapters/my-intro.mp3, "
+            "extra/photo.jpg, link.txt, notes.txt") in out.splitlines()
+    assert (folder / "notes.txt").read_text(encoding="utf-8") == "my notes\n"
+    assert (folder / "extra" / "photo.jpg").read_bytes() == b"\xff\xd8 not really a photo"
+    assert (folder / "chapters" / "my-intro.mp3").read_bytes() == b"my own recording"
+    assert os.readlink(folder / "link.txt") == "notes.txt"
+    assert "notes.txt" not in json.loads((folder / "manifest.json").read_text())["files"]
+
+
+def test_check_mentions_files_a_user_added(published):
+    """`render --check` says which files in a fresh edition audioguide did not write."""
+    script, output, cache = published
+    (output / "small" / "notes.txt").write_text("my notes\n", encoding="utf-8")
+    result = CliRunner().invoke(main, ["render", "--check", str(script), "-o", str(output),
+                                       "--cache", str(cache), "--engine", "fake"])
+    assert result.exit_code == 0
+    assert result.stdout.splitlines() == [
+        f"{script}: fresh",
+        f"{script}: the edition folder also holds files audioguide did not write "
+        "(a render keeps them): notes.txt"]
+
+
+def test_a_user_file_where_the_new_edition_writes_is_refused(published):
+    """A user's file at a name the new edition needs is refused by name; nothing changes."""
+    script, output, cache = published
+    folder = output / "small"
+    # The edition had no page before; the next render writes one where the user's file is.
+    render_fake(script, output, cache, formats=("mp3",), force=True)
+    (folder / "index.html").write_text("<p>my page</p>\n", encoding="utf-8")
+    before = snapshot(folder)
+    code, err = cli("render", script, "-o", output, "--cache", cache, "--engine", "fake", "-q")
+    assert code == 1
+    assert err == (f"audioguide: error: {folder}: holds files that audioguide did not write "
+                   "where the new edition puts its own (index.html); move them out of the "
+                   "folder and render again\n")
+    assert snapshot(folder) == before
+
+
+@pytest.mark.parametrize("content", ["{}", '{"name": "My App", "start_url": "/", "icons": []}',
+                                     '{"audioguide": "0.1", "files": {}}'])
+def test_a_manifest_audioguide_did_not_write_is_foreign(tmp_path, content):
+    """A folder whose manifest.json is another program's is refused and left untouched."""
+    script = _small(tmp_path)
+    folder = tmp_path / "audio" / "small"
+    folder.mkdir(parents=True)
+    (folder / "manifest.json").write_text(content, encoding="utf-8")
+    (folder / "app.js").write_text("console.log('mine')\n", encoding="utf-8")
+    before = snapshot(folder)
+    code, err = cli("render", script, "-o", tmp_path / "audio", "--cache", tmp_path / "cache",
+                    "--engine", "fake", "-q")
+    assert code == 1
+    assert err.startswith(f"audioguide: error: {folder}: exists and was not made by audioguide")
+    assert snapshot(folder) == before
+
+
+# ---------------------------------------------------------------------------
+# Scripts that would publish into one folder; chapter tables with limits
+# ---------------------------------------------------------------------------
+
+@pytest.mark.parametrize("layout", ["same slug", "same file name"])
+@pytest.mark.parametrize("check", [False, True])
+def test_two_scripts_with_one_slug_are_refused_before_any_work(tmp_path, layout, check):
+    """Two scripts publishing one edition folder are refused, naming both; nothing is made."""
+    if layout == "same slug":
+        first, second = tmp_path / "one.md", tmp_path / "two.md"
+        text = SMALL_SCRIPT.replace("language: en-US", "language: en-US\nslug: shared")
+    else:
+        first, second = tmp_path / "a" / "base.md", tmp_path / "b" / "base.md"
+        text = SMALL_SCRIPT
+    for path in (first, second):
+        path.parent.mkdir(exist_ok=True)
+        path.write_text(text.replace("second one.", f"second one of {path.parent.name}."),
+                        encoding="utf-8")
+    output = tmp_path / "audio"
+    code, err = cli("render", *(["--check"] if check else []), first, second, "-o", output,
+                    "--cache", tmp_path / "cache", "--engine", "fake", "-q")
+    assert code == 2
+    slug = "shared" if layout == "same slug" else "base"
+    assert err == (f"audioguide: error: {second}: publishes into the same edition folder "
+                   f"{slug!r} as {first}; give one of them its own `slug:` in the front "
+                   "matter\n")
+    assert not output.exists() and not (tmp_path / "cache").exists()
+
+
+def test_the_same_script_twice_is_rendered_once(tmp_path):
+    """Naming one script twice renders it once, not a collision with itself."""
+    script = _small(tmp_path)
+    code, out = cli("render", script, script, "-o", tmp_path / "audio", "--cache",
+                    tmp_path / "cache", "--engine", "fake", "-q", "-f", "mp3")
+    assert code == 0, out
+    assert sum("rendered in" in line for line in out.splitlines()) == 1
+
+
+def test_m4b_refuses_more_chapters_than_its_nero_list_holds(tmp_path):
+    """Past 255 chapters the M4B is refused before any work, saying which format and limit."""
+    chapters = "".join(f"## Part {n}\n\nText of part {n}.\n\n" for n in range(1, 257))
+    script = tmp_path / "long.md"
+    script.write_text(SMALL_SCRIPT.split("## Content note")[0].replace(
+        'content_note: "Content note"\n', "") + chapters, encoding="utf-8")
+    started = time.monotonic()
+    code, err = cli("render", script, "-o", tmp_path / "audio", "--cache", tmp_path / "cache",
+                    "--engine", "fake", "-q", "-f", "m4b")
+    assert code == 2
+    assert err == (f"audioguide: error: {script}: an M4B can list at most 255 chapters in its "
+                   "Nero chapter list (ffmpeg would cut the rest); this script has 256: merge "
+                   "chapters, or leave out the m4b format\n")
+    assert time.monotonic() - started < 20
+    assert not (tmp_path / "audio").exists() and not (tmp_path / "cache").exists()

@@ -128,7 +128,7 @@ def render(scripts: tuple[Path, ...], output: Path, formats: tuple[str, ...],
            jobs: int, force: bool, check: bool, cache: Path | None, quiet: bool) -> None:
     """Render SCRIPTS (default: every script/*.md) into OUTPUT/<slug>/."""
     from .errors import StaleError, UsageError
-    from .render import RenderOptions, default_scripts, render_all
+    from .render import RenderOptions, check_slugs, default_scripts, render_all
     from .render import check as check_edition
 
     paths = list(scripts) or default_scripts()
@@ -140,15 +140,19 @@ def render(scripts: tuple[Path, ...], output: Path, formats: tuple[str, ...],
     if check:
         # The report goes to stdout; stderr gets the one error line, naming the first
         # stale script and why.
+        check_slugs(paths)
         stale: list[tuple[Path, str]] = []
         for path in paths:
-            problems = check_edition(path, options)
-            for problem in problems:
+            found = check_edition(path, options)
+            for problem in found.problems:
                 click.echo(f"{path}: stale: {problem}")
-            if problems:
-                stale.append((path, problems[0]))
+            if found.problems:
+                stale.append((path, found.problems[0]))
             else:
                 click.echo(f"{path}: fresh")
+            if found.user_files:
+                click.echo(f"{path}: the edition folder also holds files audioguide did not "
+                           f"write (a render keeps them): {', '.join(found.user_files)}")
         if stale:
             path, problem = stale[0]
             others = f" ({len(stale) - 1} more scripts are too)" if len(stale) > 1 else ""
@@ -168,6 +172,9 @@ def render(scripts: tuple[Path, ...], output: Path, formats: tuple[str, ...],
         for report in result.files:
             length = f"{_clock(report.duration_ms):>8}" if report.duration_ms else " " * 8
             click.echo(f"  {length}  {_size(report.bytes):>9}  {report.name}")
+        if result.kept:
+            click.echo(f"  kept {len(result.kept)} files that audioguide did not write: "
+                       f"{', '.join(result.kept)}")
 
 
 @main.command()

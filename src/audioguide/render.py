@@ -78,6 +78,15 @@ class RenderResult:
     loudness_lufs: float | None = None
     target_lufs: float | None = None
     encoded_chapters: int = 0
+    kept: tuple[str, ...] = ()  # files someone else put in the edition, carried over
+
+
+@dataclass(frozen=True)
+class CheckResult:
+    """How a published edition stands against its script."""
+
+    problems: tuple[str, ...]  # why it is stale; empty when it is fresh
+    user_files: tuple[str, ...] = ()  # files in it that audioguide did not write
 
 
 def all_formats() -> tuple[str, ...]:
@@ -115,13 +124,40 @@ def input_key(script: Script, voice: Voice, formats: tuple[str, ...]) -> str:
     return hashlib.sha256(json.dumps(settings, sort_keys=True).encode()).hexdigest()
 
 
-def check(script_path: Path, options: RenderOptions) -> list[str]:
-    """Why the published edition of a script is stale; empty when it is fresh."""
+def check(script_path: Path, options: RenderOptions) -> CheckResult:
+    """Whether the published edition of a script is fresh, and what else it holds."""
     script = parse_script(script_path)
     formats = resolve_formats(options.formats)
     folder = options.output / script.slug
     key = input_key(script, voice_for(script, options), formats)
-    return manifest_file.problems(folder, key)
+    previous = manifest_file.read_manifest(folder)
+    extra = manifest_file.user_files(folder, previous) if previous else []
+    return CheckResult(tuple(manifest_file.problems(folder, key)), tuple(extra))
+
+
+def check_slugs(paths: list[Path]) -> None:
+    """Refuse scripts that would publish into the same edition folder, before any work."""
+    seen: dict[str, Path] = {}
+    for path in dict.fromkeys(paths):
+        slug = parse_script(path).slug
+        if slug in seen and seen[slug].resolve() != path.resolve():
+            raise UsageError(f"publishes into the same edition folder {slug!r} as "
+                             f"{seen[slug]}; give one of them its own `slug:` in the front matter",
+                             path=path)
+        seen.setdefault(slug, path)
+
+
+def _check_chapter_limits(script: Script, formats: tuple[str, ...]) -> None:
+    """Formats whose chapter tables have a limit refuse a longer script before any work."""
+    from .publish import m4b, mp3
+
+    limits = {"mp3": (mp3.MAX_CHAPTERS, "an MP3 can list at most {} chapters"),
+              "m4b": (m4b.MAX_CHAPTERS, "an M4B can list at most {} chapters in its Nero "
+                      "chapter list (ffmpeg would cut the rest)")}
+    for name, (limit, what) in limits.items():
+        if name in formats and len(script.chapters) > limit:
+            raise UsageError(f"{what.format(limit)}; this script has {len(script.chapters)}: "
+                             f"merge chapters, or leave out the {name} format", path=script.path)
 
 
 def render(script_path: Path, options: RenderOptions, progress: Progress | None = None
@@ -136,25 +172,22 @@ def render(script_path: Path, options: RenderOptions, progress: Progress | None 
     if not options.force and not manifest_file.problems(folder, key):
         return RenderResult(script_path, folder, fresh=True, seconds=time.monotonic() - started)
     from .master import TARGET_LUFS, master  # numpy and scipy: only when there is work
-    from .publish.mp3 import MAX_CHAPTERS
 
-    if "mp3" in formats and len(script.chapters) > MAX_CHAPTERS:
-        raise UsageError(f"an MP3 can list at most {MAX_CHAPTERS} chapters; this script has "
-                         f"{len(script.chapters)}: merge chapters, or leave out the mp3 format",
-                         path=script.path)
+    _check_chapter_limits(script, formats)
     from .tools import require
 
     require("ffmpeg")  # now, not after a narration that can take minutes
     _ensure_output(options.output)
     with _lock(options.output, script.slug, progress):
         _guard_foreign(folder)
+        previous = manifest_file.read_manifest(folder) or {}
+        kept = manifest_file.user_files(folder, previous) if previous else []
         with _staging(options.output, script.slug) as staging:
             edition_dir, work = staging / "edition", staging / "work"
             edition_dir.mkdir()
             work.mkdir()
             clips, stats = narrate(script, voice, ClipCache(options.cache), options.jobs,
                                    progress)
-            previous = manifest_file.read_manifest(folder) or {}
             mastered = master(script, clips, work, options.cache, options.jobs, progress,
                               previous_gain_db=(previous.get("loudness") or {}).get("gain_db"))
             _release_freed_memory()
@@ -169,13 +202,14 @@ def render(script_path: Path, options: RenderOptions, progress: Progress | None 
                         "gain_db": mastered.gain_db}
             content = manifest_file.build(edition, key, engine_identity, loudness, files)
             manifest_file.write_manifest(edition, content)
+            _carry_over(folder, edition_dir, kept)
             _swap_into_place(edition_dir, folder)
     reports = _reports(folder, content)
     return RenderResult(script_path, folder, fresh=False, files=reports, stats=stats,
                         seconds=time.monotonic() - started,
                         loudness_lufs=mastered.mastered_lufs,
                         target_lufs=TARGET_LUFS,
-                        encoded_chapters=mastered.encoded)
+                        encoded_chapters=mastered.encoded, kept=tuple(kept))
 
 
 def _release_freed_memory() -> None:
@@ -259,6 +293,25 @@ def _guard_foreign(folder: Path) -> None:
                           "away or choose another --output", path=folder)
 
 
+def _carry_over(folder: Path, new: Path, names: list[str]) -> None:
+    """Put the files someone else added to the published edition into the new one."""
+    clashes = [name for name in names if os.path.lexists(new / name)]
+    if clashes:
+        raise OutputError(f"holds files that audioguide did not write where the new edition "
+                          f"puts its own ({', '.join(clashes)}); move them out of the folder "
+                          "and render again", path=folder)
+    for name in names:
+        source, target = folder / name, new / name
+        target.parent.mkdir(parents=True, exist_ok=True)
+        if source.is_symlink():
+            os.symlink(os.readlink(source), target)
+            continue
+        try:
+            os.link(source, target)  # the same file, not a copy: the swap keeps it
+        except OSError:
+            shutil.copy2(source, target)
+
+
 @contextlib.contextmanager
 def _lock(output: Path, slug: str, progress: Progress | None) -> Iterator[None]:
     """One render at a time per edition; a second one waits for the first."""
@@ -339,8 +392,9 @@ def render_all(paths: list[Path], options: RenderOptions, progress: Progress | N
     """Render several scripts; each is published on its own."""
     if not paths:
         raise UsageError("no scripts to render; give a script path or add one to script/")
+    check_slugs(paths)
     results = []
-    for path in paths:
+    for path in dict.fromkeys(paths):
         results.append(render(path, options, progress))
     return results
 
