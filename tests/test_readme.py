@@ -30,7 +30,7 @@ def test_every_command_and_option_in_the_readme_exists() -> None:
     assert block, "the README has no command reference"
     lines = block.group(1).splitlines()
     commands = [line.split()[1] for line in lines if line.startswith("audioguide ")]
-    assert commands == ["render", "voices", "serve"]
+    assert commands == ["render", "voices", "serve", "cache"]
     for command in commands:
         assert CliRunner().invoke(main, [command, "--help"]).exit_code == 0
     render_help = CliRunner().invoke(main, ["render", "--help"]).output

@@ -9,6 +9,7 @@ from __future__ import annotations
 import errno
 import json
 import os
+import re
 import shutil
 import tempfile
 import time
@@ -20,7 +21,7 @@ from click.testing import CliRunner
 
 import faulty_engines  # noqa: F401  (registers the misbehaving engines)
 from audioguide import fsutil, narrate
-from audioguide.cli import main
+from audioguide.cli import _size, main
 from conftest import SMALL_SCRIPT, render_fake
 from test_faults import snapshot
 
@@ -276,3 +277,71 @@ def test_m4b_refuses_more_chapters_than_its_nero_list_holds(tmp_path):
                    "chapters, or leave out the m4b format\n")
     assert time.monotonic() - started < 20
     assert not (tmp_path / "audio").exists() and not (tmp_path / "cache").exists()
+
+
+# ---------------------------------------------------------------------------
+# A bounded cache
+# ---------------------------------------------------------------------------
+
+def _cache_bytes(cache: Path) -> int:
+    return sum(p.stat().st_size for kind in ("clips", "chapters")
+               for p in (cache / kind).rglob("*") if p.is_file())
+
+
+def test_cache_size_is_in_the_summary_and_the_cache_command(tmp_path):
+    """The render summary and `audioguide cache` give the cache's size on disk."""
+    script, cache = _small(tmp_path), tmp_path / "cache"
+    code, out = cli("render", script, "-o", tmp_path / "audio", "--cache", cache,
+                    "--engine", "fake", "-q", "-f", "mp3")
+    assert code == 0, out
+    size = _cache_bytes(cache)
+    assert f"  cache {cache}: {_size(size)} (see `audioguide cache`)" in out.splitlines()
+    clips = len(list((cache / "clips").rglob("*.wav")))
+    segments = len(list((cache / "chapters").rglob("*.json")))
+    code, out = cli("cache", "--cache", cache)
+    assert code == 0
+    assert out == f"{cache}: {_size(size)} in {clips} clips and {segments} encoded segments\n"
+
+
+def test_prune_keeps_what_the_editions_use_and_removes_the_rest(tmp_path):
+    """After an edit, prune drops the old clip and encodes; the edition re-renders from cache."""
+    script, cache, output = _small(tmp_path), tmp_path / "cache", tmp_path / "audio"
+    render_fake(script, output, cache)
+    script.write_text(SMALL_SCRIPT.replace("This is the second one.", "This one is new."),
+                      encoding="utf-8")
+    render_fake(script, output, cache)
+    before = _cache_bytes(cache)
+    code, out = cli("cache", "--cache", cache, "prune", "-o", output)
+    assert code == 0, out
+    removed, freed = re.match(r".*: removed (\d+) entries \(([\d.]+) (?:KB|MB)\)", out).groups()
+    assert int(removed) >= 2  # the edited sentence's clip and its chapter's segment
+    assert _cache_bytes(cache) < before
+    again = render_fake(script, output, cache, force=True)
+    assert again.stats is not None and again.stats.synthesized == 0
+    assert again.encoded_chapters == 0
+
+
+def test_prune_by_size_and_age(tmp_path):
+    """--max-size keeps the most recently used within the size; --older-than drops the old."""
+    script, cache, output = _small(tmp_path), tmp_path / "cache", tmp_path / "audio"
+    render_fake(script, output, cache, formats=("mp3",))
+    old = sorted((cache / "clips").rglob("*.wav"))[0]
+    os.utime(old, (time.time() - 40 * 86400,) * 2)
+    code, out = cli("cache", "--cache", cache, "prune", "--older-than", "30")
+    assert code == 0 and out.startswith(f"{cache}: removed 1 entries")
+    assert not old.exists()
+    code, out = cli("cache", "--cache", cache, "prune", "--max-size", "100KB")
+    assert code == 0
+    assert _cache_bytes(cache) <= 100_000
+
+
+def test_prune_refuses_an_output_without_editions(tmp_path):
+    """Pruning against a folder with no editions is refused: it would empty the cache."""
+    script, cache = _small(tmp_path), tmp_path / "cache"
+    render_fake(script, tmp_path / "audio", cache, formats=("mp3",))
+    before = _cache_bytes(cache)
+    code, err = cli("cache", "--cache", cache, "prune", "-o", tmp_path / "typo")
+    assert code == 2
+    assert err == (f"audioguide: error: no published editions in {tmp_path / 'typo'}; name the "
+                   "output folder with -o, or prune with --older-than or --max-size\n")
+    assert _cache_bytes(cache) == before

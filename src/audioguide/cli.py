@@ -172,9 +172,56 @@ def render(scripts: tuple[Path, ...], output: Path, formats: tuple[str, ...],
         for report in result.files:
             length = f"{_clock(report.duration_ms):>8}" if report.duration_ms else " " * 8
             click.echo(f"  {length}  {_size(report.bytes):>9}  {report.name}")
+        if result.cache:
+            click.echo(f"  cache {result.cache.root}: {_size(result.cache.bytes)} "
+                       "(see `audioguide cache`)")
         if result.kept:
             click.echo(f"  kept {len(result.kept)} files that audioguide did not write: "
                        f"{', '.join(result.kept)}")
+
+
+@main.group(invoke_without_command=True)
+@click.option("--cache", "root", type=click.Path(path_type=Path),
+              help="Cache folder (default: $AUDIOGUIDE_CACHE or ~/.cache/audioguide).")
+@click.pass_context
+@_guarded
+def cache(context: click.Context, root: Path | None) -> None:
+    """Show the size of the render cache; `prune` removes what is not needed."""
+    from .narrate import default_cache_dir
+
+    context.obj = root or default_cache_dir()
+    if context.invoked_subcommand is None:
+        from .cache import usage
+
+        found = usage(context.obj)
+        click.echo(f"{found.root}: {_size(found.bytes)} in {found.clips} clips and "
+                   f"{found.segments} encoded segments")
+
+
+@cache.command()
+@click.option("-o", "--output", "outputs", multiple=True, type=click.Path(path_type=Path),
+              help="Keep what the editions in this folder use (repeatable; default: audio).")
+@click.option("--older-than", "days", type=click.FloatRange(0), metavar="DAYS",
+              help="Instead, remove what no render has used for DAYS days.")
+@click.option("--max-size", metavar="SIZE",
+              help="Instead, remove the least recently used until the cache is SIZE (500MB).")
+@click.option("-n", "--dry-run", is_flag=True, help="Say what would go, remove nothing.")
+@click.pass_obj
+@_guarded
+def prune(root: Path, outputs: tuple[Path, ...], days: float | None, max_size: str | None,
+          dry_run: bool) -> None:
+    """Remove cached clips and encodes that no published edition in OUTPUT uses."""
+    from .cache import parse_size
+    from .cache import prune as prune_cache
+
+    done = prune_cache(root, outputs=outputs or (Path("audio"),),
+                       older_than_s=days * 86400 if days is not None else None,
+                       max_bytes=parse_size(max_size) if max_size is not None else None,
+                       dry_run=dry_run)
+    verb = "would remove" if dry_run else "removed"
+    click.echo(f"{root}: {verb} {done.removed} entries ({_size(done.freed)}); "
+               f"{_size(done.left.bytes)} left in {done.left.clips} clips and "
+               f"{done.left.segments} encoded segments")
 
 
 @main.command()

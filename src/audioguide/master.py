@@ -84,6 +84,7 @@ class Mastered:
     mastered_lufs: float
     gain_db: float
     encoded: int
+    segments: tuple[str, ...] = ()  # the cache keys of the encoded segments it joined
 
 
 @dataclass(frozen=True)
@@ -210,7 +211,7 @@ def master(script: Script, clips: dict[str, Clip], work: Path, cache: Path, jobs
     # loudness the programme was mastered to is measured, not assumed.
     mastered_lufs = _gated(units, lambda unit: _cached_hops(store, unit, gain_db), 1)
     return Mastered(audio, _timeline(script, units), mastered_lufs, gain_db,
-                    encoded=len(encoded))
+                    encoded=len(encoded), segments=tuple(keys))
 
 
 def _cached_hops(store: _EncodeCache, unit: _Segment, gain_db: float) -> np.ndarray:

@@ -28,6 +28,7 @@ from pathlib import Path
 from typing import Any
 
 from . import publish
+from .cache import Usage, record_use, usage
 from .errors import OutputError, UsageError
 from .model import Script, Voice
 from .narrate import ClipCache, NarrationStats, default_cache_dir, narrate
@@ -79,6 +80,7 @@ class RenderResult:
     target_lufs: float | None = None
     encoded_chapters: int = 0
     kept: tuple[str, ...] = ()  # files someone else put in the edition, carried over
+    cache: Usage | None = None
 
 
 @dataclass(frozen=True)
@@ -204,12 +206,15 @@ def render(script_path: Path, options: RenderOptions, progress: Progress | None 
             manifest_file.write_manifest(edition, content)
             _carry_over(folder, edition_dir, kept)
             _swap_into_place(edition_dir, folder)
+    record_use(options.cache, folder, key, (clip.key for clip in clips.values()),
+               mastered.segments)
     reports = _reports(folder, content)
     return RenderResult(script_path, folder, fresh=False, files=reports, stats=stats,
                         seconds=time.monotonic() - started,
                         loudness_lufs=mastered.mastered_lufs,
                         target_lufs=TARGET_LUFS,
-                        encoded_chapters=mastered.encoded, kept=tuple(kept))
+                        encoded_chapters=mastered.encoded, kept=tuple(kept),
+                        cache=usage(options.cache))
 
 
 def _release_freed_memory() -> None:
