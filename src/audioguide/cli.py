@@ -21,40 +21,68 @@ def _fail(error: AudioguideError) -> NoReturn:
     sys.exit(error.exit_code)
 
 
-def _interrupted() -> NoReturn:
-    """Ctrl-C: stop the encoders and synthesis workers and leave at once.
+class _Terminated(KeyboardInterrupt):
+    """SIGTERM, unwound like Ctrl-C so that the library removes its staging folder."""
+
+
+def _stop_children() -> None:
+    import multiprocessing
+
+    from .tools import stop_all
+
+    stop_all()
+    for child in multiprocessing.active_children():
+        child.kill()
+
+
+def _on_sigterm(signum: int, frame: object) -> None:
+    # The encoders and workers go first: the unwinding then has nothing to wait for.
+    import signal
+
+    signal.signal(signal.SIGTERM, signal.SIG_IGN)
+    _stop_children()
+    raise _Terminated
+
+
+def _interrupted(terminated: bool) -> NoReturn:
+    """Ctrl-C or SIGTERM: stop the encoders and synthesis workers and leave at once.
 
     The library has already removed its staging folder on the way out (the published
     edition was never touched); waiting for encoders and synthesis workers to finish
     would only delay the exit.
     """
-    import multiprocessing
     import signal
 
-    from .tools import stop_all
-
     signal.signal(signal.SIGINT, signal.SIG_IGN)
-    stop_all()
-    for child in multiprocessing.active_children():
-        child.kill()
-    click.echo("audioguide: interrupted; the published edition is unchanged", err=True)
+    signal.signal(signal.SIGTERM, signal.SIG_IGN)
+    _stop_children()
+    what = "terminated" if terminated else "interrupted"
+    click.echo(f"audioguide: {what}; the published edition is unchanged", err=True)
     sys.stderr.flush()
     sys.stdout.flush()
-    os._exit(130)
+    os._exit(143 if terminated else 130)
 
 
 def _guarded(function: Callable[..., Any]) -> Callable[..., Any]:
-    """Turn the library's errors and Ctrl-C into one line and an exit code, never a traceback."""
+    """Turn the library's errors, Ctrl-C and SIGTERM into one line and an exit code,
+    never a traceback."""
     import functools
+    import signal
+    import threading
 
     @functools.wraps(function)
     def wrapper(*args: Any, **kwargs: Any) -> Any:
+        main = threading.current_thread() is threading.main_thread()
+        previous = signal.signal(signal.SIGTERM, _on_sigterm) if main else None
         try:
             return function(*args, **kwargs)
         except AudioguideError as error:
             _fail(error)
-        except KeyboardInterrupt:
-            _interrupted()
+        except KeyboardInterrupt as interrupt:
+            _interrupted(isinstance(interrupt, _Terminated))
+        finally:
+            if main:
+                signal.signal(signal.SIGTERM, previous)
 
     return wrapper
 

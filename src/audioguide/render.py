@@ -319,28 +319,61 @@ def _carry_over(folder: Path, new: Path, names: list[str]) -> None:
 
 @contextlib.contextmanager
 def _lock(output: Path, slug: str, progress: Progress | None) -> Iterator[None]:
-    """One render at a time per edition; a second one waits for the first."""
-    path = output / f".{slug}.lock"
+    """One render at a time per edition; a second one waits for the first.
+
+    The lock file is removed when the render ends, and so are those that killed renders
+    left behind. A waiter that finds its file removed meanwhile locks the new one.
+    """
     try:
-        handle = path.open("a+")
-    except OSError as exc:
-        raise OutputError(f"cannot create a lock file ({exc.strerror})", path=path) from None
-    with handle:
+        import fcntl
+    except ImportError:  # Windows: renames there are not atomic anyway
+        yield
+        return
+    path = output / f".{slug}.lock"
+    waited = False
+    while True:
         try:
-            import fcntl
-        except ImportError:  # Windows: renames there are not atomic anyway
-            yield
-            return
+            handle = path.open("a+")
+        except OSError as exc:
+            raise OutputError(f"cannot create a lock file ({exc.strerror})",
+                              path=path) from None
         try:
             fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
         except BlockingIOError:
-            if progress:
+            if progress and not waited:
                 progress("waiting for another render of this edition", 0, 0)
+            waited = True
             fcntl.flock(handle, fcntl.LOCK_EX)
+        if _still_named(handle, path):
+            break
+        handle.close()
+    try:
+        yield
+    finally:
+        path.unlink(missing_ok=True)
+        handle.close()
+        _remove_stale_locks(output)
+
+
+def _still_named(handle: Any, path: Path) -> bool:
+    try:
+        return os.path.samestat(os.fstat(handle.fileno()), os.stat(path))
+    except OSError:
+        return False
+
+
+def _remove_stale_locks(output: Path) -> None:
+    """Lock files of renders that were killed: nobody holds them."""
+    import fcntl
+
+    for path in output.glob(".*.lock"):
         try:
-            yield
-        finally:
-            fcntl.flock(handle, fcntl.LOCK_UN)
+            with path.open("a+") as handle:
+                fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+                if _still_named(handle, path):
+                    path.unlink()
+        except OSError:
+            continue  # held by a running render, or gone already
 
 
 @contextlib.contextmanager
