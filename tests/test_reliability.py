@@ -398,3 +398,39 @@ def test_lock_files_are_removed(published):
     (output / ".other.lock").write_text("")
     render_fake(script, output, cache, force=True, formats=("mp3",))
     assert not list(output.glob(".*.lock"))
+
+
+def test_an_edition_folder_that_is_a_link_is_rendered_into_its_target(published, tmp_path):
+    """Through a link, the edition is published into the link's target; the link stays."""
+    script, output, cache = published
+    elsewhere = tmp_path / "shelf" / "small"
+    elsewhere.parent.mkdir()
+    (output / "small").rename(elsewhere)
+    (output / "small").symlink_to(elsewhere)
+    script.write_text(SMALL_SCRIPT.replace("This is the second one.", "This one is new."),
+                      encoding="utf-8")
+    code, out = cli("render", script, "-o", output, "--cache", cache, "--engine", "fake", "-q")
+    assert code == 0, out
+    assert (output / "small").is_symlink()
+    assert os.readlink(output / "small") == str(elsewhere)
+    sentences = [s["text"] for c in json.loads((elsewhere / "manifest.json").read_text())[
+        "chapters"] for s in c["sentences"]]
+    assert "This one is new." in sentences
+    assert not list(elsewhere.parent.glob(".small.staging-*"))
+    code, out = cli("render", "--check", script, "-o", output, "--cache", cache,
+                    "--engine", "fake")
+    assert code == 0 and out == f"{script}: fresh\n"
+
+
+def test_a_dangling_link_as_the_edition_folder_is_one_line_naming_it(tmp_path):
+    """A link to nothing where the edition goes is an error naming the link and its target."""
+    script = _small(tmp_path)
+    output = tmp_path / "audio"
+    output.mkdir()
+    (output / "small").symlink_to(tmp_path / "gone")
+    code, err = cli("render", script, "-o", output, "--cache", tmp_path / "cache",
+                    "--engine", "fake", "-q")
+    assert code == 1
+    assert err == (f"audioguide: error: {output / 'small'}: is a link to {tmp_path / 'gone'}, "
+                   "which does not exist; create that folder or remove the link\n")
+    assert (output / "small").is_symlink()

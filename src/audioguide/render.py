@@ -181,10 +181,11 @@ def render(script_path: Path, options: RenderOptions, progress: Progress | None 
     require("ffmpeg")  # now, not after a narration that can take minutes
     _ensure_output(options.output)
     with _lock(options.output, script.slug, progress):
-        _guard_foreign(folder)
-        previous = manifest_file.read_manifest(folder) or {}
-        kept = manifest_file.user_files(folder, previous) if previous else []
-        with _staging(options.output, script.slug) as staging:
+        target = _through_link(folder)
+        _guard_foreign(target)
+        previous = manifest_file.read_manifest(target) or {}
+        kept = manifest_file.user_files(target, previous) if previous else []
+        with _staging(target.parent, script.slug) as staging:
             edition_dir, work = staging / "edition", staging / "work"
             edition_dir.mkdir()
             work.mkdir()
@@ -204,8 +205,8 @@ def render(script_path: Path, options: RenderOptions, progress: Progress | None 
                         "gain_db": mastered.gain_db}
             content = manifest_file.build(edition, key, engine_identity, loudness, files)
             manifest_file.write_manifest(edition, content)
-            _carry_over(folder, edition_dir, kept)
-            _swap_into_place(edition_dir, folder)
+            _carry_over(target, edition_dir, kept)
+            _swap_into_place(edition_dir, target)
     record_use(options.cache, folder, key, (clip.key for clip in clips.values()),
                mastered.segments)
     reports = _reports(folder, content)
@@ -288,6 +289,17 @@ def _ensure_output(output: Path) -> None:
     if not os.access(output, os.W_OK | os.X_OK):
         raise OutputError("the output folder is not writable; choose another with --output",
                           path=output)
+
+
+def _through_link(folder: Path) -> Path:
+    """Where the edition goes: an edition folder that is a link is rendered into its target."""
+    if not folder.is_symlink():
+        return folder
+    target = folder.resolve()
+    if not target.exists():
+        raise OutputError(f"is a link to {target}, which does not exist; create that folder "
+                          "or remove the link", path=folder)
+    return target
 
 
 def _guard_foreign(folder: Path) -> None:
