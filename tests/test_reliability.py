@@ -170,7 +170,7 @@ def test_files_a_user_added_to_an_edition_are_kept_and_named(published):
     code, out = cli("render", script, "-o", output, "--cache", cache, "--engine", "fake",
                     "-q", "--force")
     assert code == 0, out
-    assert ("  kept 4 files that audioguide did not write: chapters/my-intro.mp3, "
+    assert ("kept: 4 files that audioguide did not write: chapters/my-intro.mp3, "
             "extra/photo.jpg, link.txt, notes.txt") in out.splitlines()
     assert (folder / "notes.txt").read_text(encoding="utf-8") == "my notes\n"
     assert (folder / "extra" / "photo.jpg").read_bytes() == b"\xff\xd8 not really a photo"
@@ -296,7 +296,7 @@ def test_cache_size_is_in_the_summary_and_the_cache_command(tmp_path):
                     "--engine", "fake", "-q", "-f", "mp3")
     assert code == 0, out
     size = _cache_bytes(cache)
-    assert f"  cache {cache}: {_size(size)} (see `audioguide cache`)" in out.splitlines()
+    assert f"cache: {cache} holds {_size(size)} (see `audioguide cache`)" in out.splitlines()
     clips = len(list((cache / "clips").rglob("*.wav")))
     segments = len(list((cache / "chapters").rglob("*.json")))
     code, out = cli("cache", "--cache", cache)
@@ -434,3 +434,42 @@ def test_a_dangling_link_as_the_edition_folder_is_one_line_naming_it(tmp_path):
     assert err == (f"audioguide: error: {output / 'small'}: is a link to {tmp_path / 'gone'}, "
                    "which does not exist; create that folder or remove the link\n")
     assert (output / "small").is_symlink()
+
+
+# ---------------------------------------------------------------------------
+# Audio stored once
+# ---------------------------------------------------------------------------
+
+def test_identical_audio_in_an_edition_is_stored_once(tmp_path):
+    """The talking book's chapter MP3s are hard links to chapters/; the summary says the saving."""
+    script = _small(tmp_path)
+    result = render_fake(script, tmp_path / "audio", tmp_path / "cache",
+                         formats=("chapters", "daisy"))
+    folder = result.folder
+    pairs = [(path, folder / "daisy" / path.name) for path in sorted(
+        (folder / "chapters").glob("*.mp3"))]
+    assert len(pairs) == 3
+    for published, talking_book in pairs:
+        assert os.path.samefile(published, talking_book)
+    assert result.shared == sum(path.stat().st_size for path, _ in pairs)
+    code, out = cli("render", script, "-o", tmp_path / "audio", "--cache", tmp_path / "cache",
+                    "--engine", "fake", "-q", "--force", "-f", "chapters", "-f", "daisy")
+    assert code == 0
+    assert (f"shared: {_size(result.shared)} saved by storing identical audio files once "
+            "(hard links)") in out.splitlines()
+
+
+def test_share_identical_keeps_copies_without_hard_links(tmp_path, monkeypatch):
+    """Where hard links fail, identical files stay as separate, whole copies."""
+    a, b = tmp_path / "a.mp3", tmp_path / "b.mp3"
+    a.write_bytes(b"same bytes")
+    b.write_bytes(b"same bytes")
+
+    def no_links(source: object, target: object) -> None:
+        raise OSError(errno.EPERM, "Operation not permitted")
+
+    monkeypatch.setattr(fsutil.os, "link", no_links)
+    assert fsutil.share_identical([a, b]) == 0
+    assert a.read_bytes() == b.read_bytes() == b"same bytes"
+    assert not os.path.samefile(a, b)
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["a.mp3", "b.mp3"]

@@ -200,12 +200,16 @@ def render(scripts: tuple[Path, ...], output: Path, formats: tuple[str, ...],
         for report in result.files:
             length = f"{_clock(report.duration_ms):>8}" if report.duration_ms else " " * 8
             click.echo(f"  {length}  {_size(report.bytes):>9}  {report.name}")
-        if result.cache:
-            click.echo(f"  cache {result.cache.root}: {_size(result.cache.bytes)} "
-                       "(see `audioguide cache`)")
+        # Notes after the file list, not indented like it.
+        if result.shared:
+            click.echo(f"shared: {_size(result.shared)} saved by storing identical audio files "
+                       "once (hard links)")
         if result.kept:
-            click.echo(f"  kept {len(result.kept)} files that audioguide did not write: "
+            click.echo(f"kept: {len(result.kept)} files that audioguide did not write: "
                        f"{', '.join(result.kept)}")
+        if result.cache:
+            click.echo(f"cache: {result.cache.root} holds {_size(result.cache.bytes)} "
+                       "(see `audioguide cache`)")
 
 
 @main.group(invoke_without_command=True)

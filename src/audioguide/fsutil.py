@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import contextlib
 import errno
+import hashlib
 import os
 import shutil
 import tempfile
@@ -45,3 +46,33 @@ def cache_error(exc: OSError, folder: Path) -> OutputError:
                            path=folder)
     return OutputError(f"cannot write to the cache ({exc.strerror}); choose a writable "
                        "cache folder with --cache", path=folder)
+
+
+def share_identical(paths: list[Path]) -> int:
+    """Make files with identical bytes one file (hard links); the bytes this saves.
+
+    Where the file system has no hard links, the copies stay as they are.
+    """
+    by_size: dict[int, list[Path]] = {}
+    for path in paths:
+        by_size.setdefault(path.stat().st_size, []).append(path)
+    saved = 0
+    for size, group in by_size.items():
+        if len(group) < 2:
+            continue
+        first: dict[bytes, Path] = {}
+        for path in group:
+            digest = hashlib.sha256(path.read_bytes()).digest()
+            original = first.setdefault(digest, path)
+            if original is path or os.path.samefile(original, path):
+                continue
+            staged = path.with_name(f".{path.name}.link")
+            try:
+                os.link(original, staged)
+                os.replace(staged, path)
+            except OSError:
+                with contextlib.suppress(OSError):
+                    os.unlink(staged)
+                continue
+            saved += size
+    return saved

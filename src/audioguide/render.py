@@ -30,6 +30,7 @@ from typing import Any
 from . import publish
 from .cache import Usage, record_use, usage
 from .errors import OutputError, UsageError
+from .fsutil import share_identical
 from .model import Script, Voice
 from .narrate import ClipCache, NarrationStats, default_cache_dir, narrate
 from .publish import manifest as manifest_file
@@ -81,6 +82,7 @@ class RenderResult:
     encoded_chapters: int = 0
     kept: tuple[str, ...] = ()  # files someone else put in the edition, carried over
     cache: Usage | None = None
+    shared: int = 0  # bytes saved by storing identical audio files once (hard links)
 
 
 @dataclass(frozen=True)
@@ -200,6 +202,7 @@ def render(script_path: Path, options: RenderOptions, progress: Progress | None 
                 folder=edition_dir, work=work, narrator=script.narrator,
                 engine=engine_identity, jobs=options.jobs, formats=formats)
             files = _write_formats(edition, ("cover", *formats), progress)
+            shared = share_identical([p for p in files if p.name.endswith(AUDIO_SUFFIXES)])
             loudness = {"target_lufs": TARGET_LUFS,
                         "mastered_lufs": round(mastered.mastered_lufs, 2),
                         "gain_db": mastered.gain_db}
@@ -214,7 +217,7 @@ def render(script_path: Path, options: RenderOptions, progress: Progress | None 
                         seconds=time.monotonic() - started,
                         loudness_lufs=mastered.mastered_lufs,
                         target_lufs=TARGET_LUFS,
-                        encoded_chapters=mastered.encoded, kept=tuple(kept),
+                        encoded_chapters=mastered.encoded, kept=tuple(kept), shared=shared,
                         cache=usage(options.cache))
 
 

@@ -18,26 +18,33 @@ from . import Edition, chapter_filename, iso639_2, register
 
 def write(edition: Edition) -> list[Path]:
     script = edition.script
-    total = len(script.chapters)
     (edition.folder / "chapters").mkdir(exist_ok=True)
     files = []
     for index, chapter in enumerate(script.chapters):
         out = edition.path(chapter_filename(chapter))
-        shutil.copyfile(edition.chapter_audio[index].mp3, out)
-        tags = ID3()
-        tags.add(TIT2(encoding=3, text=chapter.title))
-        tags.add(TALB(encoding=3, text=script.title))
-        tags.add(TPE1(encoding=3, text=script.author))
-        tags.add(TPE2(encoding=3, text=script.author))
-        tags.add(TRCK(encoding=3, text=f"{index + 1}/{total}"))
-        tags.add(TCON(encoding=3, text="Audiobook"))
-        tags.add(TCOM(encoding=3, text=edition.narrator))
-        if language := iso639_2(script.language):
-            tags.add(TLAN(encoding=3, text=language))
-        tags.add(COMM(encoding=3, lang="eng", desc="", text=f"Narrated by {edition.narrator}"))
-        save_id3(tags, out)
+        write_chapter_mp3(edition, index, out)
         files.append(out)
     return [*files, write_playlist(edition)]
+
+
+def write_chapter_mp3(edition: Edition, index: int, out: Path) -> None:
+    """A chapter's encode with its ID3 tags: the same bytes wherever an output needs it
+    (the talking book's copies are then shared with chapters/ instead of stored twice)."""
+    script = edition.script
+    chapter = script.chapters[index]
+    shutil.copyfile(edition.chapter_audio[index].mp3, out)
+    tags = ID3()
+    tags.add(TIT2(encoding=3, text=chapter.title))
+    tags.add(TALB(encoding=3, text=script.title))
+    tags.add(TPE1(encoding=3, text=script.author))
+    tags.add(TPE2(encoding=3, text=script.author))
+    tags.add(TRCK(encoding=3, text=f"{index + 1}/{len(script.chapters)}"))
+    tags.add(TCON(encoding=3, text="Audiobook"))
+    tags.add(TCOM(encoding=3, text=edition.narrator))
+    if language := iso639_2(script.language):
+        tags.add(TLAN(encoding=3, text=language))
+    tags.add(COMM(encoding=3, lang="eng", desc="", text=f"Narrated by {edition.narrator}"))
+    save_id3(tags, out)
 
 
 def save_id3(tags: ID3, path: Path) -> None:

@@ -2,7 +2,7 @@
 
 daisy/ holds the navigation control centre (ncc.html), one text document with
 the whole text (content.html, every sentence an element with its id), one SMIL 1.0
-file per chapter and the chapter MP3s.
+file per chapter and the chapter MP3s (the same files as chapters/, tags and all).
 
 It is a full-text book (ncc:multimediaType "audioFullText"): each SMIL `par`
 pairs a sentence of content.html with its clip of the chapter MP3, so a player
@@ -20,20 +20,19 @@ first SMIL holds the room tone that opens the recording, up to the first heading
 
 from __future__ import annotations
 
-import shutil
 from dataclasses import dataclass
 from pathlib import Path
 
 from .. import __version__
 from ..model import Chapter
 from . import Edition, register
+from .chapters import write_chapter_mp3
 from .epub import (
     OUTPUT_DATE,
     Par,
     blocks,
     book_identifier,
     book_pars,
-    chapter_mp3s,
     direction,
     isolated_direction,
     render_template,
@@ -103,7 +102,6 @@ def write(edition: Edition) -> list[Path]:
     script = edition.script
     folder = edition.path(FOLDER)
     folder.mkdir(exist_ok=True)
-    audio = chapter_mp3s(edition)
     smils = _smils(edition)
     total_ms = sum(smil.duration_ms for smil in smils)
     book_dir = direction(script.language)
@@ -123,8 +121,8 @@ def write(edition: Edition) -> list[Path]:
     for smil in smils:
         (folder / smil.name).write_bytes(render_template(
             "daisy_chapter.smil", smil=smil, clock=smil_clock, seconds=seconds, **common))
-    for smil, mp3 in zip(smils, audio, strict=True):
-        shutil.copyfile(mp3, folder / smil.audio)
+    for index, smil in enumerate(smils):
+        write_chapter_mp3(edition, index, folder / smil.audio)
     return files
 
 
