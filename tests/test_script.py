@@ -18,6 +18,7 @@ TESTS = Path(__file__).resolve().parent
 BAD = TESTS / "corpus" / "bad"
 GOOD = TESTS / "corpus" / "good"
 ARTICLE = TESTS.parent / "script" / "crying-during-sex.md"
+BIDI_CONTROLS = re.compile("[\u202a-\u202e\u2066-\u2069]")
 
 # Each bad script: the line the error must name and a fragment saying what to fix.
 BAD_SCRIPTS: dict[str, tuple[int, str]] = {
@@ -56,6 +57,7 @@ BAD_SCRIPTS: dict[str, tuple[int, str]] = {
     "content-note-missing-chapter.md": (7, "content_note names a chapter 'Content note' that"),
     "control-character-in-front-matter.md": (2, "control character U+0007; remove it"),
     "nesting-too-deep.md": (13, "nesting too deep; flatten the lists and block quotes"),
+    "duplicate-titles-bidi.md": (13, "'Payment' is already used at line 9; titles must be"),
 }
 
 VALID_FRONT_MATTER = """\
@@ -197,6 +199,21 @@ def test_stray_control_characters_are_dropped() -> None:
     assert [s.spoken for s in script.chapters[0].sentences[1:]] == texts
 
 
+def test_bidi_controls_are_stripped_and_right_to_left_text_kept() -> None:
+    """Bidi overrides and isolates leave titles, metadata and text; Hebrew letters stay."""
+    script = parse_script(GOOD / "bidi-controls.md")
+    check_model(script)
+    assert script.title == "A Test Script"
+    assert script.author == "\u05d3\u05d5\u05d3 \u05dc\u05d5\u05d9"
+    assert [c.title for c in script.chapters] == ["The invoice total",
+                                                  "\u05e4\u05e8\u05e7 \u05e9\u05e0\u05d9"]
+    assert script.chapters[1].slug
+    for sentence in script.sentences():
+        assert not BIDI_CONTROLS.search(sentence.text + sentence.spoken)
+    assert "\u05e9\u05dc\u05d5\u05dd" in script.chapters[0].sentences[1].text + \
+        script.chapters[0].sentences[-1].text
+
+
 def test_heading_markup_and_closing_hashes_are_removed() -> None:
     """`## The *first* part ##` is titled "The first part"; inline markup leaves its text."""
     script = parse_script(GOOD / "heading-markup.md")
@@ -320,7 +337,8 @@ def test_good_script_chapters_are_its_level_two_headings(path: Path) -> None:
     script = parse_script(path)
     check_model(script)
     if path.name != "heading-markup.md":  # its titles carry inline markup
-        assert [c.title for c in script.chapters] == _titles_in(path)
+        titles = [BIDI_CONTROLS.sub("", title) for title in _titles_in(path)]
+        assert [c.title for c in script.chapters] == titles
 
 
 def test_article_script() -> None:

@@ -47,6 +47,10 @@ _CONTROL_RE = re.compile(r"[\x00-\x08\x0e-\x1b\x7f-\x84\x86-\x9f]")
 _WHITESPACE_RE = re.compile(r"\s+")
 _ZW_ALWAYS_RE = re.compile(f"[{_ZERO_WIDTH_ALWAYS}]")
 _ZW_JOINER_RE = re.compile(f"[{_ZERO_WIDTH_JOINERS}]")
+# Bidi embeddings, overrides and isolates (LRE..RLO, LRI..PDI): invisible, they reorder
+# what readers see ("Trojan source" spoofing). Right-to-left letters need none of them;
+# the outputs set each text's direction themselves. The marks LRM and RLM stay.
+_BIDI_CONTROLS_RE = re.compile("[\u202a-\u202e\u2066-\u2069]")
 
 # Blocks whose symbols (So/Sk) are emoji or pictographs. espeak-ng reads most of
 # them by their Unicode name ("slightly smiling face"), which is noise.
@@ -138,12 +142,14 @@ def clean_text(text: str) -> str:
     newlines and other whitespace controls turned into single spaces; zero-width
     characters and the BOM removed (ZWJ/ZWNJ survive only between two non-ASCII
     characters, where they shape emoji sequences and Persian or Indic words);
-    runs of whitespace collapsed; stripped. Emoji and punctuation are kept,
+    bidi embedding, override and isolate controls removed (right-to-left letters
+    are kept); runs of whitespace collapsed; stripped. Emoji and punctuation are kept,
     because readers see them.
     """
     text = unicodedata.normalize("NFC", text)
     text = _CONTROL_RE.sub("", text)
     text = _ZW_ALWAYS_RE.sub("", text)
+    text = _BIDI_CONTROLS_RE.sub("", text)
     text = _ZW_JOINER_RE.sub(_keep_joiner, text)
     return _collapse(text)
 
