@@ -214,6 +214,19 @@ def test_bidi_controls_are_stripped_and_right_to_left_text_kept() -> None:
         script.chapters[0].sentences[-1].text
 
 
+@pytest.mark.parametrize(("name", "expected"), [
+    ("french-abbreviations.md", ["Il habite rue St. Denis, c.-à-d. loin d'ici.",
+                                 "Mme. Martin le sait.", "Mx. Durand aussi, voir p. 12."]),
+    ("spanish-abbreviations.md", ["El Sr. García trajo frutas, p. ej. manzanas.",
+                                  "La Sra. López vino con Ud. también.", "Mx. Ruiz llegó tarde."]),
+])
+def test_sentences_split_with_the_languages_abbreviations(name: str, expected: list[str]) -> None:
+    """French and Spanish abbreviations, and lexicon keys ending in a full stop, end no sentence."""
+    script = parse_script(GOOD / name)
+    check_model(script)
+    assert [s.text for s in script.chapters[0].sentences[1:]] == expected
+
+
 def test_heading_markup_and_closing_hashes_are_removed() -> None:
     """`## The *first* part ##` is titled "The first part"; inline markup leaves its text."""
     script = parse_script(GOOD / "heading-markup.md")

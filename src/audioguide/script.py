@@ -418,7 +418,7 @@ class _Body:
                 sentences[-1] = replace(sentences[-1], pause_after_ms=item.ms)
                 continue
             block_number += 1
-            parts = split_sentences(item.text, language)
+            parts = split_sentences(item.text, language, [w for w, _ in lexicon])
             for i, part in enumerate(parts):
                 pause = pauses.paragraph_ms if i == len(parts) - 1 else pauses.sentence_ms
                 add(part, item.line, block_number, item.kind, pause)
