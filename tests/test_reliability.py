@@ -14,6 +14,7 @@ import shutil
 import signal
 import tempfile
 import time
+import zipfile
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -473,3 +474,42 @@ def test_share_identical_keeps_copies_without_hard_links(tmp_path, monkeypatch):
     assert a.read_bytes() == b.read_bytes() == b"same bytes"
     assert not os.path.samefile(a, b)
     assert sorted(p.name for p in tmp_path.iterdir()) == ["a.mp3", "b.mp3"]
+
+
+# ---------------------------------------------------------------------------
+# File names of chapters
+# ---------------------------------------------------------------------------
+
+def test_daisy_file_names_fit_joliet_and_ncc_has_no_dir_on_html(article_edition):
+    """Every DAISY file name is at most 64 characters, each SMIL's audio exists, and
+    ncc.html's <html> carries no dir attribute (DAISY Pipeline 2's NCC schema)."""
+    daisy = article_edition / "daisy"
+    names = [p.name for p in daisy.iterdir()]
+    assert max(map(len, names)) <= 64, max(names, key=len)
+    for smil in daisy.glob("*.smil"):
+        for src in re.findall(r'<audio src="([^"]+)"', smil.read_text(encoding="utf-8")):
+            assert (daisy / src).is_file(), src
+    html = re.search(r"<html[^>]*>", (daisy / "ncc.html").read_text(encoding="utf-8"))
+    assert html is not None and " dir=" not in html.group(0)
+
+
+def test_chapter_files_sort_in_chapter_order_past_99_chapters(tmp_path):
+    """With 101 chapters, every output's chapter file names sort in chapter order."""
+    chapters = "".join(f"## Part {n}\n\nPart {n}.\n\n" for n in range(1, 102))
+    script = tmp_path / "long.md"
+    script.write_text(SMALL_SCRIPT.split("## Content note")[0].replace(
+        'content_note: "Content note"\n', "") + chapters, encoding="utf-8")
+    folder = render_fake(script, tmp_path / "audio", tmp_path / "cache",
+                         formats=("chapters", "daisy", "epub")).folder
+    listed = [c["file"] for c in json.loads((folder / "manifest.json").read_text())["chapters"]]
+    assert listed[0] == "chapters/001-part-1.mp3" and listed[-1] == "chapters/101-part-101.mp3"
+    assert sorted(listed) == listed
+    assert sorted(p.name for p in (folder / "chapters").glob("*.mp3")) == [
+        name.split("/")[1] for name in listed]
+    smils = sorted(p.name for p in (folder / "daisy").glob("*.smil"))
+    assert smils[:2] == ["001.smil", "002.smil"] and smils[-1] == "101.smil"
+    playlist = (folder / "long.m3u8").read_text(encoding="utf-8").splitlines()
+    assert [line for line in playlist if line.startswith("chapters/")] == listed
+    with zipfile.ZipFile(folder / "long.epub") as epub:
+        audio = [n for n in epub.namelist() if n.startswith("EPUB/audio/")]
+    assert audio == sorted(audio) and audio[-1] == "EPUB/audio/101-part-101.mp3"

@@ -21,7 +21,7 @@ def write(edition: Edition) -> list[Path]:
     (edition.folder / "chapters").mkdir(exist_ok=True)
     files = []
     for index, chapter in enumerate(script.chapters):
-        out = edition.path(chapter_filename(chapter))
+        out = edition.path(chapter_filename(chapter, len(script.chapters)))
         write_chapter_mp3(edition, index, out)
         files.append(out)
     return [*files, write_playlist(edition)]
@@ -62,7 +62,7 @@ def write_playlist(edition: Edition) -> Path:
     for chapter in edition.timeline.chapters:
         seconds = round(chapter.file_ms / 1000)
         lines.append(f"#EXTINF:{seconds},{_one_line(script.author)} - {_one_line(chapter.title)}")
-        lines.append(chapter_filename(chapter))
+        lines.append(chapter_filename(chapter, len(edition.timeline.chapters)))
     path = edition.path(f"{script.slug}.m3u8")
     path.write_text("\n".join(lines) + "\n", encoding="utf-8")
     return path

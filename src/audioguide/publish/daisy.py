@@ -25,7 +25,7 @@ from pathlib import Path
 
 from .. import __version__
 from ..model import Chapter
-from . import Edition, register
+from . import Edition, chapter_number, chapter_stem, register
 from .chapters import write_chapter_mp3
 from .epub import (
     OUTPUT_DATE,
@@ -54,10 +54,11 @@ class _Smil:
     audio: str
     elapsed_ms: int
     title_ms: int = 0
+    file_number: str = ""
 
     @property
     def name(self) -> str:
-        return f"{self.number:02d}.smil"
+        return f"{self.file_number}.smil"
 
     @property
     def duration_ms(self) -> int:
@@ -91,8 +92,9 @@ def _smils(edition: Edition) -> list[_Smil]:
             first = pars[0]
             title_ms = edition.timeline.chapters[0].sentences[0].start_in_chapter_ms
             pars = (Par(first.sentence, title_ms, first.end_ms), *pars[1:])
-        smil = _Smil(chapter.number, chapter, pars, f"{chapter.number:02d}-{chapter.slug}.mp3",
-                     elapsed, title_ms)
+        count = len(edition.script.chapters)
+        smil = _Smil(chapter.number, chapter, pars, f"{chapter_stem(chapter, count)}.mp3",
+                     elapsed, title_ms, chapter_number(chapter, count))
         smils.append(smil)
         elapsed += smil.duration_ms
     return smils

@@ -50,7 +50,8 @@ def build(edition: Edition, input_key: str, engine_identity: str, loudness: dict
             {
                 "number": c.number, "title": c.title, "slug": c.slug,
                 "start_ms": c.start_ms, "end_ms": c.end_ms,
-                "file": chapter_filename(c), "file_ms": c.file_ms,
+                "file": chapter_filename(c, len(edition.timeline.chapters)),
+                "file_ms": c.file_ms,
                 "sentences": [{"id": s.id, "text": s.text, "start_ms": s.start_ms,
                                "end_ms": s.end_ms, "start_in_chapter_ms": s.start_in_chapter_ms,
                                "end_in_chapter_ms": s.end_in_chapter_ms}
