@@ -513,3 +513,16 @@ def test_chapter_files_sort_in_chapter_order_past_99_chapters(tmp_path):
     with zipfile.ZipFile(folder / "long.epub") as epub:
         audio = [n for n in epub.namelist() if n.startswith("EPUB/audio/")]
     assert audio == sorted(audio) and audio[-1] == "EPUB/audio/101-part-101.mp3"
+
+
+def test_chapter_stems_are_padded_to_the_count_and_cut_at_a_word():
+    """A chapter's file stem pads its number to the count and keeps within 64 characters."""
+    from audioguide.model import Chapter
+    from audioguide.publish import MAX_FILE_NAME, chapter_stem
+
+    slug = "what-an-expert-has-to-say-about-emotional-release-and-crying"
+    long = Chapter(4, "T", slug, 1, ())
+    assert chapter_stem(long, 7) == "04-what-an-expert-has-to-say-about-emotional-release-and"
+    assert chapter_stem(Chapter(7, "T", "x" * 60, 1, ()), 1200) == "0007-" + "x" * 53
+    for count in (7, 120, 1200):
+        assert len(chapter_stem(long, count) + ".xhtml") <= MAX_FILE_NAME

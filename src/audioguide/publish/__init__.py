@@ -103,7 +103,10 @@ def chapter_stem(chapter: Chapter | ChapterTiming, count: int) -> str:
     """
     number = f"{chapter.number:0{max(2, len(str(count)))}d}"
     room = MAX_FILE_NAME - len(number) - 1 - _LONGEST_EXTENSION
-    return f"{number}-{chapter.slug[:room].rstrip('-')}"
+    slug = chapter.slug
+    if len(slug) > room:  # cut at a word where there is one
+        slug = slug[:room + 1].rsplit("-", 1)[0] if "-" in slug[:room + 1] else slug[:room]
+    return f"{number}-{slug}"
 
 
 def chapter_number(chapter: Chapter | ChapterTiming, count: int) -> str:
