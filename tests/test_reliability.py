@@ -526,3 +526,31 @@ def test_chapter_stems_are_padded_to_the_count_and_cut_at_a_word():
     assert chapter_stem(Chapter(7, "T", "x" * 60, 1, ()), 1200) == "0007-" + "x" * 53
     for count in (7, 120, 1200):
         assert len(chapter_stem(long, count) + ".xhtml") <= MAX_FILE_NAME
+
+
+# ---------------------------------------------------------------------------
+# Text with nothing to speak
+# ---------------------------------------------------------------------------
+
+def test_emoji_only_text_keeps_its_written_form_in_every_reader_output(tmp_path):
+    """Emoji paragraphs, and a chapter of only emoji, are in the captions, transcript,
+    EPUB and DAISY book, timed as a moment of quiet; the chapter speaks its heading."""
+    script = tmp_path / "emoji.md"
+    shutil.copy(Path(__file__).parent / "corpus" / "good" / "emoji-only.md", script)
+    result = render_fake(script, tmp_path / "audio", tmp_path / "cache",
+                         formats=("mp3", "captions", "page", "epub", "daisy"))
+    assert result.stats is not None and result.stats.clips == 6  # 3 headings, 3 sentences
+    folder = result.folder
+    smiles, party = "\U0001f642\U0001f642\U0001f642", "\U0001f389 \U0001f388 \u2026"
+    captions = (folder / "captions.vtt").read_text(encoding="utf-8").splitlines()
+    assert smiles in captions and party in captions
+    page = (folder / "index.html").read_text(encoding="utf-8")
+    assert smiles in page and party in page
+    with zipfile.ZipFile(folder / "emoji.epub") as epub:
+        text = "".join(epub.read(n).decode() for n in epub.namelist() if n.endswith(".xhtml"))
+    assert smiles in text and party in text
+    daisy = (folder / "daisy" / "content.html").read_text(encoding="utf-8")
+    assert smiles in daisy and party in daisy
+    timed = {s["text"]: s["end_ms"] - s["start_ms"] for c in json.loads(
+        (folder / "manifest.json").read_text())["chapters"] for s in c["sentences"]}
+    assert abs(timed[smiles] - 800) <= 1 and abs(timed[party] - 800) <= 1

@@ -93,8 +93,10 @@ def check_model(script: Script) -> None:
         assert chapter.heading.kind == "heading"
         assert chapter.heading.text == chapter.title
         assert len(chapter.sentences) >= 2
+        assert chapter.heading.spoken.strip()
         for sentence in chapter.sentences:
-            assert sentence.spoken.strip()
+            # Only text with nothing to speak (emoji, punctuation) has no spoken form.
+            assert sentence.spoken.strip() or not re.search(r"\w", sentence.text)
             assert len(sentence.spoken) <= MAX_UTTERANCE_CHARS
             assert sentence.pause_after_ms >= 0
             assert not re.search(r"[\x00-\x08\x0b-\x1f\x7f]", sentence.text + sentence.spoken)
@@ -225,6 +227,20 @@ def test_sentences_split_with_the_languages_abbreviations(name: str, expected: l
     script = parse_script(GOOD / name)
     check_model(script)
     assert [s.text for s in script.chapters[0].sentences[1:]] == expected
+
+
+def test_emoji_only_paragraphs_are_kept_written_and_not_spoken() -> None:
+    """A paragraph of emoji is a sentence with no spoken form; a chapter of them speaks its
+    heading instead of being "has no text"."""
+    script = parse_script(GOOD / "emoji-only.md")
+    check_model(script)
+    one, two, _ = script.chapters
+    assert [(s.text, s.spoken) for s in one.sentences[1:]] == [
+        ("A sentence before the emoji.", "A sentence before the emoji."),
+        ("\U0001f642\U0001f642\U0001f642", ""),
+        ("A sentence after them.", "A sentence after them.")]
+    assert [(s.text, s.spoken) for s in two.sentences] == [("Two", "Two"),
+                                                          ("\U0001f389 \U0001f388 \u2026", "")]
 
 
 def test_heading_markup_and_closing_hashes_are_removed() -> None:

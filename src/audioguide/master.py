@@ -52,6 +52,9 @@ GAIN_TOLERANCE_LU = 0.5
 PEAK_CEILING_DBFS = -3.0
 NOISE_FLOOR_DBFS = -72.0
 LIMITER_WINDOW_MS = 3
+# A paragraph with nothing to speak (emoji, punctuation) keeps its place in the timeline:
+# its caption and its clip in the books are this long, in quiet.
+WRITTEN_ONLY_MS = 800
 
 MP3_BITRATE = "64k"
 AAC_BITRATE = "64k"
@@ -111,8 +114,11 @@ def plan(script: Script, clips: dict[str, Clip]) -> list[list[_Piece]]:
         pieces = [_Piece(_frames(head_ms))]
         sentences = chapter.sentences
         for i, sentence in enumerate(sentences):
-            clip = clips[sentence.id]
-            pieces.append(_Piece(clip.frames, clip, sentence.id, sentence.text))
+            clip = clips.get(sentence.id) if sentence.spoken else None
+            if clip is not None:
+                pieces.append(_Piece(clip.frames, clip, sentence.id, sentence.text))
+            else:  # written only (emoji, punctuation): shown for a moment of quiet
+                pieces.append(_Piece(_frames(WRITTEN_ONLY_MS), None, sentence.id, sentence.text))
             pause_ms = sentence.pause_after_ms
             if i == len(sentences) - 1:
                 pause_ms = max(0, pause_ms - next_head_ms) + (pauses.tail_ms if last else 0)
@@ -166,7 +172,8 @@ def _encoded_samples(pieces: list[_Piece]) -> int:
     needed = 2 * sum(p.frames for p in pieces) + MP3_FRAME
     up = -(-needed // QUANTUM) * QUANTUM
     down = up - QUANTUM
-    spare = 2 * pieces[-1].frames - 2 * _frames(300) if pieces[-1].clip is None else 0
+    last = pieces[-1]
+    spare = 2 * last.frames - 2 * _frames(300) if last.clip is None and not last.sentence_id else 0
     if down > 0 and needed - down <= min(QUANTUM // 2, spare):
         return down
     return up
@@ -243,7 +250,7 @@ def _timeline(script: Script, units: list[_Segment]) -> Timeline:
             # (the AAC's is 1024 samples, within a millisecond of it).
             at = position + MP3_DELAY
             for piece in unit.pieces:
-                if piece.clip is not None:
+                if piece.sentence_id:
                     begin, end = at, at + 2 * piece.frames
                     sentences.append(SentenceTiming(
                         piece.sentence_id, piece.text, _ms(begin), _ms(end),

@@ -134,7 +134,8 @@ def narrate(script: Script, voice: Voice, cache: ClipCache, jobs: int,
     """Clips for every sentence of `script`, keyed by sentence id; synthesizes what is missing."""
     engine = engines.create(voice.engine)
     identity = engine.identity(voice)
-    sentences = script.sentences()
+    # A sentence with nothing to speak (only emoji, say) is shown, not narrated.
+    sentences = [s for s in script.sentences() if s.spoken]
     clips: dict[str, Clip] = {}
     missing: dict[str, list[Sentence]] = {}
     for sentence in sentences:

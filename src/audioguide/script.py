@@ -402,7 +402,9 @@ class _Body:
 
         def add(text: str, sentence_line: int, block: int, kind: BlockKind, pause: int) -> None:
             spoken = to_speech(text, lexicon, language)
-            if spoken:
+            # Text with nothing to speak (emoji, punctuation) is kept for readers: the
+            # captions, transcript and books show it; only a heading must be spoken.
+            if spoken or (kind != "heading" and text):
                 sentence_id = f"c{number:02d}s{len(sentences):03d}"
                 sentences.append(Sentence(sentence_id, text, spoken, sentence_line, block, kind,
                                           pause))
@@ -422,7 +424,7 @@ class _Body:
             for i, part in enumerate(parts):
                 pause = pauses.paragraph_ms if i == len(parts) - 1 else pauses.sentence_ms
                 add(part, item.line, block_number, item.kind, pause)
-        if len(sentences) == 1:
+        if len(sentences) == 1:  # written-only text counts: the chapter speaks its heading
             raise ScriptError(f"chapter {title!r} has no text; add some or remove the heading",
                               path=self.path, line=line)
         if not isinstance(items[-1], _Pause):
