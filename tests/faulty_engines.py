@@ -61,22 +61,16 @@ register("silent", SilentEngine)
 register("crashing", CrashingEngine)
 
 
-class FullVolumeEngine:
+class FullVolumeEngine(HangingEngine):
     """Writes into a volume with no space left, like any engine once the cache fills up."""
 
     isolated = False
-
-    def check(self) -> None:
-        """Nothing to install."""
 
     def identity(self, voice: Voice) -> str:
         return "full-volume 1"
 
     def synthesize(self, text: str, voice: Voice, out: Path) -> None:
         raise OSError(28, "No space left on device", str(out))
-
-    def voices(self) -> list[VoiceInfo]:
-        return [VoiceInfo("full-volume", "Finds no space", ("en",))]
 
 
 register("full-volume", FullVolumeEngine)

@@ -11,7 +11,6 @@ import json
 import os
 import re
 import shutil
-import signal
 import tempfile
 import time
 import zipfile
@@ -24,8 +23,8 @@ from click.testing import CliRunner
 import faulty_engines  # noqa: F401  (registers the misbehaving engines)
 from audioguide import fsutil, narrate
 from audioguide.cli import _size, main
-from conftest import ARTICLE_SCRIPT, SMALL_SCRIPT, render_fake
-from test_faults import snapshot, start_render
+from conftest import SMALL_SCRIPT, render_fake
+from test_faults import snapshot
 
 SHM = Path("/dev/shm")
 
@@ -352,44 +351,6 @@ def test_prune_refuses_an_output_without_editions(tmp_path):
 # ---------------------------------------------------------------------------
 # Signals and leftovers
 # ---------------------------------------------------------------------------
-
-def _processes_mentioning(text: str) -> list[str]:
-    """Command lines of running processes that mention `text` (read from /proc)."""
-    found = []
-    for entry in Path("/proc").iterdir():
-        if entry.name.isdigit():
-            try:
-                line = (entry / "cmdline").read_bytes().replace(b"\0", b" ").decode()
-            except OSError:
-                continue
-            if text in line and "pytest" not in line:
-                found.append(line)
-    return found
-
-
-@pytest.mark.parametrize("delay", [1.0, 3.0])
-def test_sigterm_is_handled_like_ctrl_c(published, tmp_path, delay):
-    """SIGTERM stops encoders and workers, removes staging, exits 143 with one line."""
-    _, output, _ = published
-    before = snapshot(output / "small")
-    long_script = tmp_path / "small.md"
-    long_script.write_text(ARTICLE_SCRIPT.read_text(encoding="utf-8").replace(
-        "content_note:", "slug: small\ncontent_note:", 1), encoding="utf-8")
-    process = start_render(long_script, output, tmp_path / "cold-cache", "--force")
-    time.sleep(delay)
-    process.send_signal(signal.SIGTERM)
-    _, stderr = process.communicate(timeout=60)
-    if process.returncode == 0:
-        pytest.fail("the render finished before it could be stopped")
-    assert process.returncode == 143, stderr
-    assert "Traceback" not in stderr
-    assert stderr.strip().splitlines()[-1] == (
-        "audioguide: terminated; the published edition is unchanged")
-    assert snapshot(output / "small") == before
-    assert not list(output.glob(".small.staging-*"))
-    time.sleep(0.5)
-    assert _processes_mentioning(str(tmp_path)) == []
-
 
 def test_lock_files_are_removed(published):
     """A render removes its lock file and those that killed renders left behind."""

@@ -32,8 +32,7 @@ def move_into(source: Path, target: Path) -> None:
             shutil.copyfileobj(data, out)
         os.replace(name, target)
     except BaseException:
-        with contextlib.suppress(OSError):
-            os.unlink(name)
+        _discard(name)
         raise
     source.unlink()
 
@@ -71,8 +70,12 @@ def share_identical(paths: list[Path]) -> int:
                 os.link(original, staged)
                 os.replace(staged, path)
             except OSError:
-                with contextlib.suppress(OSError):
-                    os.unlink(staged)
+                _discard(staged)
                 continue
             saved += size
     return saved
+
+
+def _discard(path: str | Path) -> None:
+    with contextlib.suppress(OSError):
+        os.unlink(path)
