@@ -270,7 +270,8 @@ def test_playlist_lists_chapters_in_order(edition: Path) -> None:
     assert lines[0] == "#EXTM3U"
     entries = [line for line in lines if line and not line.startswith("#")]
     infos = [line for line in lines if line.startswith("#EXTINF:")]
-    assert entries == [f"chapters/{c.number:02d}-{c.slug}.mp3" for c in script.chapters]
+    assert entries == [publish.chapter_filename(c, len(script.chapters))
+                       for c in script.chapters]
     assert len(infos) == len(entries)
     for info, entry, chapter in zip(infos, entries, script.chapters, strict=True):
         assert lines.index(info) + 1 == lines.index(entry)
