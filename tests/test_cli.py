@@ -156,6 +156,8 @@ def _summary(stdout: str) -> dict[str, tuple[int | None, float, float]]:
     """name -> (duration in s or None, size and its rounding in bytes) from the summary."""
     files = {}
     for line in stdout.splitlines()[1:]:
+        if not line.startswith("  "):
+            continue  # a note after the file list
         match = SUMMARY_LINE.match(line)
         assert match, line
         h, m, s, size, unit, name = match.groups()

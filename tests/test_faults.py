@@ -106,24 +106,46 @@ def test_killed_renders_leave_the_previous_or_the_complete_new_edition(two_versi
     assert not list(output.glob(".small.staging-*"))
 
 
+def _processes_mentioning(text: str) -> list[str]:
+    """Command lines of running processes that mention `text` (read from /proc)."""
+    found = []
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit():
+            try:
+                line = (entry / "cmdline").read_bytes().replace(b"\0", b" ").decode()
+            except OSError:
+                continue
+            if text in line and "pytest" not in line:
+                found.append(line)
+    return found
+
+
+@pytest.mark.parametrize(("stop", "code", "said"), [
+    (signal.SIGINT, 130, "interrupted"), (signal.SIGTERM, 143, "terminated")],
+    ids=["ctrl-c", "sigterm"])
 @pytest.mark.parametrize("delay", [0.4, 1.5, 3.0])
-def test_ctrl_c_exits_cleanly_and_keeps_the_edition(two_versions, tmp_path, delay):
-    """SIGINT during a cold render exits 130 with one line, no traceback, edition untouched."""
+def test_a_stopped_render_exits_cleanly_and_keeps_the_edition(two_versions, tmp_path, delay,
+                                                               stop, code, said):
+    """SIGINT (130) or SIGTERM (143) during a cold render: one line, no traceback, the edition
+    untouched, no staging folder and no encoder or worker left running."""
     script, output, _, before, _ = two_versions
     long_script = tmp_path / "small.md"
     long_script.write_text(ARTICLE_SCRIPT.read_text(encoding="utf-8").replace(
         "content_note:", "slug: small\ncontent_note:", 1), encoding="utf-8")
     process = start_render(long_script, output, tmp_path / "cold-cache", "--force")
     time.sleep(delay)
-    process.send_signal(signal.SIGINT)
+    process.send_signal(stop)
     _, stderr = process.communicate(timeout=60)
     if process.returncode == 0:
         pytest.fail("the render finished before it could be interrupted")
-    assert process.returncode == 130, stderr
+    assert process.returncode == code, stderr
     assert "Traceback" not in stderr
     assert stderr.strip().splitlines()[-1] == (
-        "audioguide: interrupted; the published edition is unchanged")
+        f"audioguide: {said}; the published edition is unchanged")
     assert snapshot(output / "small") == before
+    assert not list(output.glob(".small.staging-*"))
+    time.sleep(0.5)
+    assert _processes_mentioning(str(tmp_path)) == []
 
 
 def test_concurrent_renders_into_one_output_wait_for_each_other(tmp_path):

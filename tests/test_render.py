@@ -244,7 +244,8 @@ def test_lead_in_has_a_faint_noise_floor(edition: Path, extension: str) -> None:
 def test_one_mp3_per_chapter(edition: Path) -> None:
     """Each chapter has `chapters/NN-slug.mp3` with an ID3v2.3 title equal to its heading."""
     script = parse_script(script_of(edition))
-    names = [f"{c.number:02d}-{c.slug}.mp3" for c in script.chapters]
+    count = len(script.chapters)
+    names = [publish.chapter_filename(c, count).split("/")[1] for c in script.chapters]
     assert sorted(p.name for p in (edition / "chapters").iterdir()) == sorted(names)
     for chapter, name in zip(script.chapters, names, strict=True):
         tags = ID3(edition / "chapters" / name)
@@ -274,7 +275,8 @@ def test_playlist_lists_chapters_in_order(edition: Path) -> None:
     assert lines[0] == "#EXTM3U"
     entries = [line for line in lines if line and not line.startswith("#")]
     infos = [line for line in lines if line.startswith("#EXTINF:")]
-    assert entries == [f"chapters/{c.number:02d}-{c.slug}.mp3" for c in script.chapters]
+    assert entries == [publish.chapter_filename(c, len(script.chapters))
+                       for c in script.chapters]
     assert len(infos) == len(entries)
     for info, entry, chapter in zip(infos, entries, script.chapters, strict=True):
         assert lines.index(info) + 1 == lines.index(entry)

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import email.utils
 import errno
+import ipaddress
 import os
 import re
 import socket
@@ -58,6 +59,17 @@ CONTENT_TYPES = {
 # Podcasting 2.0: JSON chapters are served with their own media type.
 NAMED_TYPES = {"chapters.json": "application/json+chapters"}
 _RANGE = re.compile(r"^bytes=(\d*)-(\d*)$")
+# Byte positions longer than this are beyond any file (and Python refuses to read
+# integers of thousands of digits).
+_MAX_DIGITS = 18
+_BEYOND = 10 ** _MAX_DIGITS
+# The page and its files come only from this server; no page may frame it.
+CONTENT_SECURITY_POLICY = ("default-src 'self'; img-src 'self' data:; object-src 'none'; "
+                           "base-uri 'none'; form-action 'none'; frame-ancestors 'none'")
+# The folder listing carries its own small style sheet.
+LISTING_POLICY = CONTENT_SECURITY_POLICY + "; style-src 'self' 'unsafe-inline'"
+LOOPBACK_NAMES = frozenset({"localhost", "127.0.0.1", "::1"})
+WILDCARD_ADDRESSES = frozenset({"", "0.0.0.0", "::"})
 
 Log = Callable[[str], None]
 
@@ -81,7 +93,7 @@ def parse_range(header: str, size: int) -> tuple[int, int] | None:
     match = _RANGE.match(header.strip().replace(" ", ""))
     if not match or (not match.group(1) and not match.group(2)):
         return None
-    first_text, last_text = match.groups()
+    first_text, last_text = (_position(text) for text in match.groups())
     if not first_text:  # bytes=-N: the last N bytes
         suffix = int(last_text)
         if suffix == 0 or size == 0:
@@ -94,6 +106,47 @@ def parse_range(header: str, size: int) -> tuple[int, int] | None:
         raise RangeNotSatisfiable
     last = int(last_text) if last_text else size - 1
     return first, min(last, size - 1)
+
+
+def _position(text: str) -> str:
+    """A byte position as given, or one beyond any file when it has too many digits."""
+    return str(_BEYOND) if len(text.lstrip("0")) > _MAX_DIGITS else text
+
+
+def host_name(value: str) -> str:
+    """The host of a Host header or URL authority, without port or brackets, lowercase."""
+    value = value.strip().lower().rstrip(".")
+    if value.startswith("["):
+        return value[1:].split("]", 1)[0]
+    if value.count(":") == 1:
+        value = value.split(":", 1)[0]
+    return value.rstrip(".")
+
+
+def allowed_hosts(bound: str) -> frozenset[str] | None:
+    """The host names a request may use; None for any IP address (a wildcard bind)."""
+    if bound in WILDCARD_ADDRESSES:
+        return None
+    return LOOPBACK_NAMES | {bound.lower()}
+
+
+def host_allowed(host: str, bound: str) -> bool:
+    """Whether a request for `host` is meant for this server (no DNS rebinding).
+
+    A server bound to one address answers to that address and to localhost; one bound
+    to every address, to any IP address, localhost and this computer's names. A name
+    in someone else's domain never matches, whatever it resolves to.
+    """
+    allowed = allowed_hosts(bound)
+    if allowed is not None:
+        return host in allowed
+    if host in LOOPBACK_NAMES or host in {socket.gethostname().lower(), socket.getfqdn().lower()}:
+        return True
+    try:
+        ipaddress.ip_address(host)
+    except ValueError:
+        return False
+    return True
 
 
 def resolve(root: Path, target: str) -> Path | None:
@@ -141,6 +194,17 @@ class EditionHandler(BaseHTTPRequestHandler):
     default_request_version = "HTTP/1.0"
     timeout = SOCKET_TIMEOUT
 
+    def parse_request(self) -> bool:
+        if not super().parse_request():
+            return False
+        if len(self.requestline.split()) == 2 or self.request_version == "HTTP/0.9":
+            # HTTP/0.9 has no status line or headers: a body alone could be anything.
+            self.request_version = "HTTP/1.0"
+            self.close_connection = True
+            self.send_error(HTTPStatus.HTTP_VERSION_NOT_SUPPORTED, "HTTP/0.9 is not served")
+            return False
+        return True
+
     def do_GET(self) -> None:  # noqa: N802 (the http.server naming)
         self._serve(body=True)
 
@@ -148,6 +212,9 @@ class EditionHandler(BaseHTTPRequestHandler):
         self._serve(body=False)
 
     def _serve(self, body: bool) -> None:
+        if not self._host_allowed():
+            self._error(HTTPStatus.MISDIRECTED_REQUEST)
+            return
         root = self.server.root
         path = resolve(root, self.path)
         if path is None:
@@ -169,6 +236,15 @@ class EditionHandler(BaseHTTPRequestHandler):
             return
         self._file(path, body)
 
+    def _host_allowed(self) -> bool:
+        hosts = []
+        if re.match(r"^[A-Za-z][A-Za-z0-9+.-]*://[^/]", self.path):
+            hosts.append(urllib.parse.urlsplit(self.path).netloc.rsplit("@", 1)[-1])
+        hosts += self.headers.get_all("Host") or []
+        bound = self.server.server_address[0]
+        bound = bound.decode() if isinstance(bound, bytes) else str(bound)
+        return all(host_allowed(host_name(host), bound) for host in hosts)
+
     def _file(self, path: Path, body: bool) -> None:
         try:
             handle = path.open("rb")
@@ -179,10 +255,19 @@ class EditionHandler(BaseHTTPRequestHandler):
             stat = os.fstat(handle.fileno())
             size = stat.st_size
             modified = email.utils.formatdate(stat.st_mtime, usegmt=True)
+            # A render replaces files (new inode, size or time), never rewrites them in place.
+            etag = f'"{stat.st_ino:x}-{size:x}-{stat.st_mtime_ns:x}"'
+            if self._unchanged(etag):
+                self.send_response(HTTPStatus.NOT_MODIFIED)
+                self.send_header("ETag", etag)
+                self.send_header("Last-Modified", modified)
+                self._common_headers()
+                self.end_headers()
+                return
             first, last = 0, size - 1
             status = HTTPStatus.OK
             header = self.headers.get("Range")
-            if header is not None and not self._stale(modified):
+            if header is not None and not self._stale(modified, etag):
                 try:
                     wanted = parse_range(header, size)
                 except RangeNotSatisfiable:
@@ -200,6 +285,7 @@ class EditionHandler(BaseHTTPRequestHandler):
             self.send_header("Content-Type", content_type(path))
             self.send_header("Content-Length", str(length))
             self.send_header("Last-Modified", modified)
+            self.send_header("ETag", etag)
             self.send_header("Accept-Ranges", "bytes")
             if status == HTTPStatus.PARTIAL_CONTENT:
                 self.send_header("Content-Range", f"bytes {first}-{last}/{size}")
@@ -209,10 +295,24 @@ class EditionHandler(BaseHTTPRequestHandler):
                 handle.seek(first)
                 self._copy(handle, length)
 
-    def _stale(self, modified: str) -> bool:
-        """An If-Range that names another version of the file: send it whole."""
+    def _stale(self, modified: str, etag: str) -> bool:
+        """An If-Range that names another version of the file: send it whole.
+
+        An entity tag must match strongly (a weak one never does); a date exactly.
+        """
         condition = self.headers.get("If-Range")
-        return condition is not None and condition.strip() != modified
+        if condition is None:
+            return False
+        condition = condition.strip()
+        return condition != (etag if condition.startswith(('"', "W/")) else modified)
+
+    def _unchanged(self, etag: str) -> bool:
+        """If-None-Match names this version (or any, with *): answer 304."""
+        condition = self.headers.get("If-None-Match")
+        if condition is None:
+            return False
+        tags = [tag.strip().removeprefix("W/") for tag in condition.split(",")]
+        return "*" in tags or etag in tags
 
     def _copy(self, handle: object, length: int) -> None:
         read = handle.read  # type: ignore[attr-defined]
@@ -240,7 +340,7 @@ class EditionHandler(BaseHTTPRequestHandler):
         self.send_response(HTTPStatus.OK)
         self.send_header("Content-Type", "text/html; charset=utf-8")
         self.send_header("Content-Length", str(len(data)))
-        self._common_headers()
+        self._common_headers(LISTING_POLICY)
         self.end_headers()
         if body:
             self.wfile.write(data)
@@ -255,10 +355,12 @@ class EditionHandler(BaseHTTPRequestHandler):
     def _error(self, status: HTTPStatus) -> None:
         self.send_error(status)
 
-    def _common_headers(self) -> None:
+    def _common_headers(self, policy: str = CONTENT_SECURITY_POLICY) -> None:
         self.send_header("X-Content-Type-Options", "nosniff")
         self.send_header("Referrer-Policy", "no-referrer")
         self.send_header("Cache-Control", "no-cache")
+        self.send_header("Content-Security-Policy", policy)
+        self.send_header("X-Frame-Options", "DENY")
 
     def log_message(self, format: str, *args: object) -> None:  # noqa: A002
         if self.server.log is not None:

@@ -81,9 +81,14 @@ _RUNNING_LOCK = threading.Lock()
 
 def stop_all() -> None:
     """Kill every external program still running (the user pressed Ctrl-C)."""
-    with _RUNNING_LOCK:
+    # Called from a signal handler too, which may have interrupted a holder of the lock.
+    if not _RUNNING_LOCK.acquire(timeout=1):
+        return
+    try:
         for process in _RUNNING:
             process.kill()
+    finally:
+        _RUNNING_LOCK.release()
 
 
 def _run(command: list[str], outputs: Sequence[Path], what: str

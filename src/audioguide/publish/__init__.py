@@ -74,9 +74,34 @@ def writer(name: str) -> Writer:
     return FORMATS[name]
 
 
-def chapter_filename(chapter: Chapter | ChapterTiming) -> str:
+# ISO 9660 Joliet, which DAISY 2.02 recommends for discs, keeps 64 characters of a name:
+# a longer one is cut, extension and all, and the references to it break.
+MAX_FILE_NAME = 64
+_LONGEST_EXTENSION = len(".xhtml")
+
+
+def chapter_stem(chapter: Chapter | ChapterTiming, count: int) -> str:
+    """A chapter's file name without extension, e.g. 03-introduction, in every output.
+
+    The number is zero-padded to the count (so names sort in chapter order from 100
+    chapters on) and the slug cut so that the name stays within MAX_FILE_NAME.
+    """
+    number = f"{chapter.number:0{max(2, len(str(count)))}d}"
+    room = MAX_FILE_NAME - len(number) - 1 - _LONGEST_EXTENSION
+    slug = chapter.slug
+    if len(slug) > room:  # cut at a word where there is one
+        slug = slug[:room + 1].rsplit("-", 1)[0] if "-" in slug[:room + 1] else slug[:room]
+    return f"{number}-{slug}"
+
+
+def chapter_number(chapter: Chapter | ChapterTiming, count: int) -> str:
+    """The chapter's number as its file names write it (zero-padded to the count)."""
+    return chapter_stem(chapter, count).split("-")[0]
+
+
+def chapter_filename(chapter: Chapter | ChapterTiming, count: int) -> str:
     """The per-chapter MP3's path inside the edition, e.g. chapters/03-introduction.mp3."""
-    return f"chapters/{chapter.number:02d}-{chapter.slug}.mp3"
+    return f"chapters/{chapter_stem(chapter, count)}.mp3"
 
 
 def book_name(edition: Edition, extension: str) -> str:

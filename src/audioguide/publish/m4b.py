@@ -14,6 +14,10 @@ from .. import tags
 from ..tools import ffmpeg
 from . import Edition, book_name, register
 
+# ffmpeg writes the Nero chapter list (`chpl`, which mutagen and many players read)
+# with a one-byte count and cuts it at 255 chapters without a word.
+MAX_CHAPTERS = 255
+
 
 def ffmetadata_escape(value: str) -> str:
     """Escape a value for ffmpeg's FFMETADATA format (=, ;, #, \\ and newlines)."""

@@ -105,7 +105,7 @@ def _chapter(timing: ChapterTiming, sentences: dict[str, Sentence], edition: Edi
 
 def _chapter_link(edition: Edition, timing: ChapterTiming) -> str:
     """The chapter's own MP3; without one, the whole book from the chapter's start."""
-    own = chapter_filename(timing)
+    own = chapter_filename(timing, len(edition.timeline.chapters))
     if edition.path(own).is_file():
         return own
     return f"{book_name(edition, 'mp3')}#t={timing.start_ms / 1000:.3f}"
@@ -116,7 +116,8 @@ def downloads(edition: Edition) -> list[Download]:
     wanted = [
         (book_name(edition, "m4b"), "Audiobook with chapters", "M4B"),
         (book_name(edition, "mp3"), "Whole book with chapters", "MP3"),
-        *((chapter_filename(c), f"Chapter {c.number}: {c.title}", "MP3")
+        *((chapter_filename(c, len(edition.timeline.chapters)), f"Chapter {c.number}: {c.title}",
+           "MP3")
           for c in edition.timeline.chapters),
         (book_name(edition, "m3u8"), "Playlist of the chapter files", "M3U8"),
         (book_name(edition, "epub"), "E-book with synchronized narration", "EPUB 3"),
