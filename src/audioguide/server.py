@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import email.utils
 import errno
+import functools
 import os
 import re
 import socket
@@ -32,22 +33,17 @@ INDEX = "index.html"
 CHUNK = 64 * 1024
 SOCKET_TIMEOUT = 30
 
+# Web files; the outputs name the media types of their own files (publish.media_types).
 CONTENT_TYPES = {
     ".html": "text/html; charset=utf-8",
     ".xhtml": "application/xhtml+xml",
     ".css": "text/css; charset=utf-8",
     ".js": "text/javascript; charset=utf-8",
     ".json": "application/json",
-    ".vtt": "text/vtt; charset=utf-8",
     ".txt": "text/plain; charset=utf-8",
-    ".mp3": "audio/mpeg",
-    ".m4b": "audio/mp4",
     ".m4a": "audio/mp4",
     ".wav": "audio/wav",
-    ".m3u8": "audio/x-mpegurl",
-    ".epub": "application/epub+zip",
     ".zip": "application/zip",
-    ".smil": "application/smil+xml",
     ".opf": "application/oebps-package+xml",
     ".ncx": "application/x-dtbncx+xml",
     ".png": "image/png",
@@ -55,17 +51,22 @@ CONTENT_TYPES = {
     ".jpeg": "image/jpeg",
     ".svg": "image/svg+xml",
 }
-# Podcasting 2.0: JSON chapters are served with their own media type.
-NAMED_TYPES = {"chapters.json": "application/json+chapters"}
 _RANGE = re.compile(r"^bytes=(\d*)-(\d*)$")
 
 Log = Callable[[str], None]
 
 
+@functools.lru_cache(maxsize=1)
+def _media_types() -> dict[str, str]:
+    from . import publish
+
+    return {**CONTENT_TYPES, **publish.media_types()}
+
+
 def content_type(path: Path) -> str:
-    """The Content-Type of a file of an edition."""
-    return NAMED_TYPES.get(path.name) or CONTENT_TYPES.get(path.suffix.lower(),
-                                                           "application/octet-stream")
+    """The Content-Type of a file of an edition: by its name, else by its suffix."""
+    types = _media_types()
+    return types.get(path.name) or types.get(path.suffix.lower(), "application/octet-stream")
 
 
 class RangeNotSatisfiable(Exception):

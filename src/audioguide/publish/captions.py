@@ -14,7 +14,7 @@ import html
 from pathlib import Path
 
 from ..model import ChapterTiming
-from . import Edition, register
+from . import Edition
 
 CAPTIONS = "captions.vtt"
 CHAPTERS = "chapters.vtt"
@@ -75,6 +75,3 @@ def write(edition: Edition) -> list[Path]:
         path.write_text(text, encoding="utf-8", newline="\n")
         files.append(path)
     return files
-
-
-register("captions", write)

@@ -13,7 +13,7 @@ from pathlib import Path
 from mutagen.id3 import COMM, ID3, TALB, TCOM, TCON, TIT2, TLAN, TPE1, TPE2, TRCK
 
 from ..errors import EncodeError
-from . import Edition, chapter_filename, iso639_2, register
+from . import Edition, chapter_filename, iso639_2
 
 
 def write(edition: Edition) -> list[Path]:
@@ -63,6 +63,3 @@ def write_playlist(edition: Edition) -> Path:
 
 def _one_line(text: str) -> str:
     return " ".join(text.split())
-
-
-register("chapters", write)

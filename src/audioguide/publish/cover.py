@@ -7,7 +7,7 @@ from pathlib import Path
 
 from PIL import Image, ImageDraw, ImageFont
 
-from . import Edition, register
+from . import Edition
 
 SIZE = 1400
 BACKGROUND = (24, 38, 58)
@@ -32,6 +32,3 @@ def write(edition: Edition) -> list[Path]:
     path = edition.cover
     image.save(path, format="PNG")
     return [path]
-
-
-register("cover", write)

@@ -26,7 +26,7 @@ from pathlib import Path
 
 from .. import __version__
 from ..model import Chapter
-from . import Edition, register
+from . import Edition
 from .epub import (
     OUTPUT_DATE,
     Par,
@@ -126,6 +126,3 @@ def write(edition: Edition) -> list[Path]:
     for smil, mp3 in zip(smils, audio, strict=True):
         shutil.copyfile(mp3, folder / smil.audio)
     return files
-
-
-register("daisy", write)

@@ -34,7 +34,7 @@ from pathlib import Path
 import jinja2
 
 from ..model import BlockKind, Chapter, ChapterTiming, Script, Sentence
-from . import Edition, book_name, register
+from . import Edition, book_name
 
 # dcterms:modified (and the DAISY book's dc:date) must not come from the clock: a
 # render is a pure function of the script and of audioguide, which is what makes
@@ -249,6 +249,3 @@ def write(edition: Edition) -> list[Path]:
     out = edition.path(book_name(edition, "epub"))
     write_zip(out, entries)
     return [out]
-
-
-register("epub", write)

@@ -12,7 +12,7 @@ from mutagen.mp4 import MP4, MP4Cover
 
 from ..errors import EncodeError
 from ..tools import ffmpeg
-from . import Edition, book_name, register
+from . import Edition, book_name
 
 
 def ffmetadata_escape(value: str) -> str:
@@ -60,6 +60,3 @@ def write(edition: Edition) -> list[Path]:
     except Exception as exc:  # mutagen raises its own and OS errors; report both the same way
         raise EncodeError(f"cannot write the M4B tags ({exc})", path=out) from None
     return [out]
-
-
-register("m4b", write)

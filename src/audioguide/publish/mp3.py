@@ -30,10 +30,10 @@ from mutagen.id3 import (
 from mutagen.id3._tags import save_frame
 
 from ..errors import EncodeError
-from . import Edition, book_name, iso639_2, register
+from . import Edition, book_name, iso639_2
+from .builtin import MP3_MAX_CHAPTERS as MAX_CHAPTERS
 from .chapters import save_id3
 
-MAX_CHAPTERS = 255
 NO_OFFSET = 0xFFFFFFFF
 
 
@@ -98,6 +98,3 @@ def tag_mp3(edition: Edition, path: Path) -> None:
                       end_time=chapter.end_ms, start_offset=NO_OFFSET, end_offset=NO_OFFSET,
                       sub_frames=[TIT2(encoding=3, text=chapter.title)]))
     save_id3(tags, path)
-
-
-register("mp3", write)

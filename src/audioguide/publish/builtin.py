@@ -1,0 +1,75 @@
+"""audioguide's own outputs, declared as any package would declare one.
+
+They are registered through the `audioguide.outputs` entry point in pyproject.toml.
+The declarations import nothing heavy: a writer's module (mutagen, Pillow, Jinja2)
+is imported only when it writes.
+"""
+
+from __future__ import annotations
+
+from ..errors import UsageError
+from ..model import Script
+from . import Declared, Download, book_name, chapter_filename
+from .captions import CAPTIONS, CHAPTERS
+from .podcast import CHAPTERS_JSON, SHOWNOTES
+
+# ffmpeg writes the CTOC's child count in one byte, and players stop reading past it.
+MP3_MAX_CHAPTERS = 255
+MP3 = "audio/mpeg"
+
+
+def _mp3_chapter_limit(script: Script) -> None:
+    if len(script.chapters) > MP3_MAX_CHAPTERS:
+        raise UsageError(f"an MP3 can list at most {MP3_MAX_CHAPTERS} chapters; this script "
+                         f"has {len(script.chapters)}: merge chapters, or leave out the mp3 "
+                         "format", path=script.path)
+
+
+def _chapter_files(script: Script) -> tuple[Download, ...]:
+    return (*(Download(chapter_filename(c), f"Chapter {c.number}: {c.title}", "MP3", MP3)
+              for c in script.chapters),
+            Download(book_name(script, "m3u8"), "Playlist of the chapter files", "M3U8",
+                     "audio/x-mpegurl"))
+
+
+COVER = Declared("cover", "audioguide.publish.cover:write", media_types={".png": "image/png"})
+M4B = Declared(
+    "m4b", "audioguide.publish.m4b:write", after=("cover",),
+    media_types={".m4b": "audio/mp4"},
+    listed=lambda script: (Download(book_name(script, "m4b"), "Audiobook with chapters", "M4B",
+                                    "audio/mp4"),))
+MP3_BOOK = Declared(
+    "mp3", "audioguide.publish.mp3:write", after=("cover",), media_types={".mp3": MP3},
+    preflight=_mp3_chapter_limit,
+    listed=lambda script: (Download(book_name(script, "mp3"), "Whole book with chapters",
+                                    "MP3", MP3),))
+CHAPTER_FILES = Declared(
+    "chapters", "audioguide.publish.chapters:write",
+    media_types={".mp3": MP3, ".m3u8": "audio/x-mpegurl"}, listed=_chapter_files)
+EPUB = Declared(
+    "epub", "audioguide.publish.epub:write", after=("cover",),
+    media_types={".epub": "application/epub+zip"},
+    listed=lambda script: (Download(book_name(script, "epub"),
+                                    "E-book with synchronized narration", "EPUB 3",
+                                    "application/epub+zip"),))
+CAPTION_TRACKS = Declared(
+    "captions", "audioguide.publish.captions:write",
+    media_types={".vtt": "text/vtt; charset=utf-8"},
+    listed=lambda script: (Download(CAPTIONS, "Captions", "WebVTT", "text/vtt"),
+                           Download(CHAPTERS, "Chapter markers", "WebVTT", "text/vtt")))
+PODCAST = Declared(
+    "podcast", "audioguide.publish.podcast:write",
+    # Podcasting 2.0: JSON chapters are served with their own media type.
+    media_types={CHAPTERS_JSON: "application/json+chapters"},
+    listed=lambda script: (
+        Download(CHAPTERS_JSON, "Podcast chapters", "JSON", "application/json+chapters"),
+        Download(SHOWNOTES, "Show notes", "plain text", "text/plain")))
+DAISY = Declared(
+    "daisy", "audioguide.publish.daisy:write", media_types={".smil": "application/smil+xml"},
+    listed=lambda script: (Download("daisy/ncc.html",
+                                    "DAISY 2.02 talking book (a folder; open ncc.html)",
+                                    "DAISY", "text/html", folder=True),))
+PAGE = Declared("page", "audioguide.publish.page:write", after=("*",))
+
+# In the order the page lists their downloads: the books first.
+OUTPUTS = (COVER, M4B, MP3_BOOK, CHAPTER_FILES, EPUB, CAPTION_TRACKS, PODCAST, DAISY, PAGE)
