@@ -26,6 +26,7 @@ from pathlib import Path
 from jinja2 import Environment, PackageLoader
 
 from .errors import OutputError, UsageError
+from .library import Settings
 
 DEFAULT_HOST = "127.0.0.1"
 DEFAULT_PORT = 8000
@@ -52,6 +53,9 @@ CONTENT_TYPES = {
     ".svg": "image/svg+xml",
 }
 _RANGE = re.compile(r"^bytes=(\d*)-(\d*)$")
+_HOST = re.compile(r"^(\[[0-9A-Fa-f:.]+\]|[A-Za-z0-9.-]+)(:\d{1,5})?$")
+# Made on request for the server's own address, when the folder is a library of editions.
+GENERATED = ("index.html", "feed.xml", "catalog.xml")
 
 Log = Callable[[str], None]
 
@@ -59,8 +63,9 @@ Log = Callable[[str], None]
 @functools.lru_cache(maxsize=1)
 def _media_types() -> dict[str, str]:
     from . import publish
+    from .library import MEDIA_TYPES
 
-    return {**CONTENT_TYPES, **publish.media_types()}
+    return {**CONTENT_TYPES, **publish.media_types(), **MEDIA_TYPES}
 
 
 def content_type(path: Path) -> str:
@@ -149,6 +154,10 @@ class EditionHandler(BaseHTTPRequestHandler):
         self._serve(body=False)
 
     def _serve(self, body: bool) -> None:
+        generated = self.server.generated(self.path, self.headers.get("Host"))
+        if generated is not None:
+            self._generated(*generated, body=body)
+            return
         root = self.server.root
         path = resolve(root, self.path)
         if path is None:
@@ -246,6 +255,15 @@ class EditionHandler(BaseHTTPRequestHandler):
         if body:
             self.wfile.write(data)
 
+    def _generated(self, data: bytes, kind: str, body: bool) -> None:
+        self.send_response(HTTPStatus.OK)
+        self.send_header("Content-Type", kind)
+        self.send_header("Content-Length", str(len(data)))
+        self._common_headers()
+        self.end_headers()
+        if body:
+            self.wfile.write(data)
+
     def _redirect(self, location: str) -> None:
         self.send_response(HTTPStatus.MOVED_PERMANENTLY)
         self.send_header("Location", urllib.parse.quote(urllib.parse.unquote(location)))
@@ -272,9 +290,11 @@ class EditionServer(ThreadingHTTPServer):
     daemon_threads = True
     block_on_close = False
 
-    def __init__(self, folder: Path, address: tuple[str, int], log: Log | None = None):
+    def __init__(self, folder: Path, address: tuple[str, int], log: Log | None = None,
+                 library: Settings | None = None):
         self.root = folder.resolve()
         self.log = log
+        self.library = library
         self.listing_template = Environment(
             loader=PackageLoader("audioguide", "templates"), autoescape=True,
         ).get_template("listing.html.j2")
@@ -290,6 +310,25 @@ class EditionServer(ThreadingHTTPServer):
         shown = f"[{host}]" if ":" in host else host
         return f"http://{shown}:{port}/"
 
+    def generated(self, target: str, host: str | None) -> tuple[bytes, str] | None:
+        """The library's page, feed or catalogue, made for this server's own address, when
+        `target` names one and the folder holds editions; None otherwise."""
+        path = target.split("?", 1)[0].split("#", 1)[0]
+        name = "index.html" if path == "/" else path.lstrip("/")
+        if self.library is None or name not in GENERATED:
+            return None
+        from dataclasses import replace
+
+        from . import library
+
+        own = f"http://{host}/" if host and _HOST.match(host) else self.url
+        settings = replace(self.library, base_url=library.normalize_base_url(own, "Host"))
+        found = library.read_library(self.root, settings)
+        if not found.editions:
+            return None
+        data = library.library_files(found)[name]
+        return data, content_type(Path(name))
+
     def handle_error(self, request: object, client_address: object) -> None:
         # A client that misbehaves or goes away must not stop the server or flood the log.
         if self.log is not None:
@@ -297,7 +336,7 @@ class EditionServer(ThreadingHTTPServer):
 
 
 def make_server(folder: Path, host: str = DEFAULT_HOST, port: int = DEFAULT_PORT,
-                log: Log | None = None) -> EditionServer:
+                log: Log | None = None, library: Settings | None = None) -> EditionServer:
     """A server for `folder`, bound and ready for `serve_forever()` (port 0: any free port)."""
     if not folder.exists():
         raise UsageError("no such folder; render an edition first, or name its folder",
@@ -305,7 +344,7 @@ def make_server(folder: Path, host: str = DEFAULT_HOST, port: int = DEFAULT_PORT
     if not folder.is_dir():
         raise UsageError("is not a folder; serve the folder that holds the edition", path=folder)
     try:
-        return EditionServer(folder, (host, port), log)
+        return EditionServer(folder, (host, port), log, library)
     except OSError as exc:
         if exc.errno == errno.EADDRINUSE:
             raise OutputError(f"port {port} on {host} is in use; choose another with --port"
@@ -318,9 +357,13 @@ def make_server(folder: Path, host: str = DEFAULT_HOST, port: int = DEFAULT_PORT
 
 
 def serve(folder: Path, host: str = DEFAULT_HOST, port: int = DEFAULT_PORT,
-          ready: Callable[[str], None] | None = None, log: Log | None = None) -> None:
-    """Serve `folder` until interrupted; `ready` receives the server's URL once it listens."""
-    server = make_server(folder, host, port, log)
+          ready: Callable[[str], None] | None = None, log: Log | None = None,
+          library: Settings | None = None) -> None:
+    """Serve `folder` until interrupted; `ready` receives the server's URL once it listens.
+
+    With `library` settings, a folder of editions gets its library page, feed and
+    catalogue made on request, with this server's addresses."""
+    server = make_server(folder, host, port, log, library)
     try:
         if ready is not None:
             ready(server.url)

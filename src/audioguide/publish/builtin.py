@@ -69,7 +69,9 @@ DAISY = Declared(
     listed=lambda script: (Download("daisy/ncc.html",
                                     "DAISY 2.02 talking book (a folder; open ncc.html)",
                                     "DAISY", "text/html", folder=True),))
+AUDIOBOOKSHELF = Declared("audiobookshelf", "audioguide.publish.audiobookshelf:write")
 PAGE = Declared("page", "audioguide.publish.page:write", after=("*",))
 
 # In the order the page lists their downloads: the books first.
-OUTPUTS = (COVER, M4B, MP3_BOOK, CHAPTER_FILES, EPUB, CAPTION_TRACKS, PODCAST, DAISY, PAGE)
+OUTPUTS = (COVER, M4B, MP3_BOOK, CHAPTER_FILES, EPUB, CAPTION_TRACKS, PODCAST, DAISY,
+           AUDIOBOOKSHELF, PAGE)
