@@ -56,7 +56,7 @@ def test_builtin_outputs_come_from_the_entry_point() -> None:
     assert declared == list(publish.format_names())[:len(declared)]
     assert all(isinstance(output, Output) for output in publish.outputs().values())
     assert all_formats() == ("m4b", "mp3", "chapters", "epub", "captions", "podcast", "daisy",
-                             "page")
+                             "audiobookshelf", "page")
 
 
 def test_a_third_party_output_is_written_listed_and_typed(tmp_path: Path, extras: None) -> None:

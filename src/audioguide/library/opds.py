@@ -14,7 +14,6 @@ from . import COVER, PAGE, EditionEntry, Library, plain
 
 ATOM = "http://www.w3.org/2005/Atom"
 DCTERMS = "http://purl.org/dc/terms/"
-OPDS = "http://opds-spec.org/2010/catalog"
 ACQUISITION = "http://opds-spec.org/acquisition"
 IMAGE = "http://opds-spec.org/image"
 THUMBNAIL = "http://opds-spec.org/image/thumbnail"
@@ -22,15 +21,11 @@ CATALOG_TYPE = "application/atom+xml;profile=opds-catalog;kind=acquisition"
 LIBRARY_NAMESPACE = uuid.uuid5(uuid.NAMESPACE_URL, "urn:audioguide:library")
 ACCESSIBILITY = "http://schema.org/accessibilityFeature"
 
-ET.register_namespace("", ATOM)
-ET.register_namespace("dcterms", DCTERMS)
-ET.register_namespace("opds", OPDS)
 
 
 def _add(parent: ET.Element, tag: str, content: str | None = None, **attributes: str
          ) -> ET.Element:
-    name = tag if tag.startswith("{") else f"{{{ATOM}}}{tag}"
-    element = ET.SubElement(parent, name, {k: plain(v) for k, v in attributes.items()})
+    element = ET.SubElement(parent, tag, {k: plain(v) for k, v in attributes.items()})
     if content is not None:
         element.text = plain(content)
     return element
@@ -42,7 +37,8 @@ def _stamp(moment: datetime) -> str:
 
 def catalog(library: Library) -> bytes:
     """The catalogue document."""
-    feed = ET.Element(f"{{{ATOM}}}feed")
+    # Atom as the default namespace (as OPDS readers expect to see it), declared on the root.
+    feed = ET.Element("feed", {"xmlns": ATOM, "xmlns:dcterms": DCTERMS})
     _add(feed, "id", f"urn:uuid:{uuid.uuid5(LIBRARY_NAMESPACE, library.title)}")
     _add(feed, "title", library.title)
     _add(feed, "subtitle", library.settings.description)
@@ -70,8 +66,8 @@ def _entry(feed: ET.Element, edition: EditionEntry) -> None:
     _add(entry, "published", _stamp(edition.published))
     author = _add(entry, "author")
     _add(author, "name", edition.author)
-    _add(entry, f"{{{DCTERMS}}}language", edition.language)
-    _add(entry, f"{{{DCTERMS}}}publisher", edition.source_name)
+    _add(entry, "dcterms:language", edition.language)
+    _add(entry, "dcterms:publisher", edition.source_name)
     summary = " ".join(part for part in (
         f"Content note: {edition.content_note}" if edition.content_note else "",
         edition.description,
