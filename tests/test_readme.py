@@ -30,12 +30,12 @@ def test_every_command_and_option_in_the_readme_exists() -> None:
     assert block, "the README has no command reference"
     lines = block.group(1).splitlines()
     commands = [line.split()[1] for line in lines if line.startswith("audioguide ")]
-    assert commands == ["render", "voices", "serve"]
+    assert commands == ["render", "publish", "voices", "serve"]
     for command in commands:
         assert CliRunner().invoke(main, [command, "--help"]).exit_code == 0
     render_help = CliRunner().invoke(main, ["render", "--help"]).output
     render_lines = lines[1:next(i for i, line in enumerate(lines) if line.startswith(
-        "audioguide voices"))]
+        "audioguide publish"))]
     options = {o for line in render_lines for o in re.findall(r"--[a-z][a-z-]+", line)}
     assert options >= {"--output", "--format", "--jobs", "--force", "--check", "--cache"}
     for option in options:

@@ -130,8 +130,10 @@ def render(scripts: tuple[Path, ...], output: Path, formats: tuple[str, ...],
            engine: str | None, voice: str | None, rate: int | None, volume: float | None,
            jobs: int, force: bool, check: bool, cache: Path | None, quiet: bool,
            base_url: str | None) -> None:
-    """Render SCRIPTS (default: every script/*.md) into OUTPUT/<slug>/, then rebuild the
-    library files beside them (see `audioguide publish`)."""
+    """Render SCRIPTS (default: every script/*.md) into OUTPUT/<slug>/.
+
+    Then rebuild the library files beside them (see `audioguide publish`).
+    """
     from .errors import StaleError, UsageError
     from .library import CONFIG, load_settings, publish_library
     from .render import RenderOptions, default_scripts, render_all
@@ -180,7 +182,8 @@ def render(scripts: tuple[Path, ...], output: Path, formats: tuple[str, ...],
 
 def _report_library(result: Any) -> None:
     written = ", ".join(result.written) or "nothing changed"
-    click.echo(f"{result.folder}: library of {result.editions} editions ({written})")
+    editions = f"{result.editions} edition" + ("s" if result.editions != 1 else "")
+    click.echo(f"{result.folder}: library of {editions} ({written})")
     if result.note:
         click.echo(f"audioguide: note: {result.note}", err=True)
 
@@ -193,8 +196,10 @@ def _report_library(result: Any) -> None:
                    "$AUDIOGUIDE_BASE_URL, or base_url in audioguide.toml).")
 @_guarded
 def publish(output: Path, base_url: str | None) -> None:
-    """Rebuild the library files of OUTPUT (default: audio/) from its editions' manifests:
-    index.html, catalog.xml (OPDS) and, with a base URL, feed.xml (podcast)."""
+    """Rebuild the library of OUTPUT (default: audio/) from its editions' manifests.
+
+    It writes index.html, catalog.xml (OPDS) and, with a base URL, feed.xml (podcast).
+    """
     from .library import CONFIG, load_settings, publish_library
 
     _report_library(publish_library(output, load_settings(Path(CONFIG), base_url)))
@@ -223,8 +228,10 @@ def voices(engine: str) -> None:
 @click.option("-q", "--quiet", is_flag=True, help="Do not log each request.")
 @_guarded
 def serve(folder: Path, port: int, host: str, quiet: bool) -> None:
-    """Preview FOLDER (default: audio/) in a browser, with seeking, until Ctrl-C; for the
-    output folder, its podcast feed gives this server's addresses."""
+    """Preview FOLDER (default: audio/) in a browser, with seeking, until Ctrl-C.
+
+    Served, the output folder's podcast feed gives this server's own addresses.
+    """
     from .library import CONFIG, load_settings
     from .server import serve as serve_folder
 

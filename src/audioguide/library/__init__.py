@@ -11,19 +11,20 @@ and when each edition was first published, so dates and the feed stay stable.
 from __future__ import annotations
 
 import contextlib
+import hashlib
 import json
 import os
 import re
 import tempfile
 import urllib.parse
 from collections.abc import Iterator, Mapping
-from dataclasses import dataclass, replace
+from dataclasses import asdict, dataclass, replace
 from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
 
 from ..errors import OutputError, UsageError
-from ..publish.manifest import edition_id, file_digest, read_manifest
+from ..publish.manifest import MANIFEST, edition_id, file_digest, read_manifest
 
 STATE = "library.json"
 PAGE = "index.html"
@@ -324,6 +325,9 @@ def publish_library(output: Path, settings: Settings, now: datetime | None = Non
     with _lock(output):
         state = _read_state(output)
         ours = state.get("files", {})
+        source = _fingerprint(output, settings)
+        if state.get("source") == source and _unchanged(output, ours):
+            return _result(output, settings, (), len(state.get("editions", {})))
         library = read_library(output, settings, now)
         if not library.editions:
             raise UsageError("holds no editions (no <slug>/manifest.json); render one first",
@@ -350,6 +354,7 @@ def publish_library(output: Path, settings: Settings, now: datetime | None = Non
         files.update((name, file_digest(output / name)) for name in written)
         new_state = {
             "generator": "audioguide",
+            "source": source,
             "cover": cover_title,
             "files": dict(sorted(files.items())),
             "editions": {e.edition_id: {
@@ -362,11 +367,32 @@ def publish_library(output: Path, settings: Settings, now: datetime | None = Non
         if _read_text(output / STATE) != text:
             with _replacing(output / STATE) as temporary:
                 temporary.write_text(text, encoding="utf-8")
+    return _result(output, settings, tuple(written), len(library.editions))
+
+
+def _result(output: Path, settings: Settings, written: tuple[str, ...], editions: int
+            ) -> PublishResult:
     note = None
     if settings.base_url is None:
         verb = "was not updated" if (output / FEED).is_file() else "was not written"
         note = f"{output / FEED} {verb}: the podcast feed {NO_BASE_URL}"
-    return PublishResult(output, tuple(written), len(library.editions), note)
+    return PublishResult(output, written, editions, note)
+
+
+def _fingerprint(output: Path, settings: Settings) -> str:
+    """A hash of everything the library files are made of: the settings and the manifests."""
+    digest = hashlib.sha256(json.dumps(asdict(settings), sort_keys=True).encode())
+    for folder in sorted(output.iterdir()):
+        manifest = folder / MANIFEST
+        if not folder.name.startswith(".") and manifest.is_file():
+            digest.update(folder.name.encode() + b"\0" + manifest.read_bytes() + b"\0")
+    return digest.hexdigest()
+
+
+def _unchanged(output: Path, ours: Mapping[str, str]) -> bool:
+    """Every library file audioguide wrote is still there as it wrote it."""
+    return bool(ours) and all((output / name).is_file() and file_digest(output / name) == digest
+                              for name, digest in ours.items())
 
 
 def _read_text(path: Path) -> str | None:
