@@ -205,6 +205,14 @@ def test_items_carry_transcripts_chapters_artwork_and_notes(output: Path) -> Non
         transcripts = {t.get("type"): t for t in item.findall("podcast:transcript", NS)}
         assert transcripts["text/vtt"].get("rel") == "captions"
         assert local(output, transcripts["text/vtt"].get("url", "")).name == "captions.vtt"
+        assert transcripts["application/x-subrip"].get("rel") == "captions"
+        subrip = local(output, transcripts["application/x-subrip"].get("url", ""))
+        cues = subrip.read_text(encoding="utf-8").split("\n\n")
+        sentences = [s for c in book["chapters"] for s in c["sentences"]]
+        assert len(cues) == len(sentences)
+        assert cues[0].splitlines()[:2] == ["1", f"00:00:00,{sentences[0]['start_ms']:03d} --> "
+                                            f"00:00:0{sentences[0]['end_ms'] // 1000},"
+                                            f"{sentences[0]['end_ms'] % 1000:03d}"]
         assert local(output, transcripts["text/html"].get("url", "")).name == "index.html"
         chapters = item.find("podcast:chapters", NS)
         assert chapters is not None and chapters.get("type") == "application/json+chapters"

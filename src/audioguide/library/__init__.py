@@ -17,6 +17,7 @@ import os
 import re
 import tempfile
 import urllib.parse
+import xml.etree.ElementTree as ET
 from collections.abc import Iterator, Mapping
 from dataclasses import asdict, dataclass, replace
 from datetime import datetime, timezone
@@ -449,6 +450,16 @@ def _lock(output: Path) -> Iterator[None]:
             yield
         finally:
             fcntl.flock(handle, fcntl.LOCK_UN)
+
+
+def add_element(parent: ET.Element, tag: str, content: str | None = None, **attributes: str
+                ) -> ET.Element:
+    """A child element whose text and attribute values are plain text, fit for XML 1.0."""
+    element = ET.SubElement(parent, tag, {name: plain(value) for name, value in
+                                          attributes.items()})
+    if content is not None:
+        element.text = plain(content)
+    return element
 
 
 def plain(text: str) -> str:

@@ -13,8 +13,10 @@ import uuid
 import xml.etree.ElementTree as ET
 
 from .. import __version__
+from ..publish.captions import timestamp
 from ..publish.podcast import HOUR_MS, show_timestamp
-from . import CATALOG, COVER, FEED, PAGE, EditionEntry, Library, plain
+from . import CATALOG, COVER, FEED, PAGE, EditionEntry, Library
+from . import add_element as _add
 
 ITUNES = "http://www.itunes.com/dtds/podcast-1.0.dtd"
 PODCAST = "https://podcastindex.org/namespace/1.0"
@@ -35,15 +37,6 @@ def podcast_guid(feed_url: str) -> str:
     return str(uuid.uuid5(PODCAST_GUID_NAMESPACE, bare))
 
 
-def _add(parent: ET.Element, tag: str, content: str | None = None, **attributes: str
-         ) -> ET.Element:
-    element = ET.SubElement(parent, tag, {name: plain(value) for name, value in
-                                          attributes.items()})
-    if content is not None:
-        element.text = plain(content)
-    return element
-
-
 def _ns(namespace: str, tag: str) -> str:
     return f"{{{namespace}}}{tag}"
 
@@ -52,14 +45,6 @@ def _fit(text: str, limit: int) -> str:
     """At most `limit` bytes of UTF-8, cut at a character."""
     data = text.encode("utf-8")
     return text if len(data) <= limit else data[:limit - 3].decode("utf-8", "ignore") + "..."
-
-
-def npt(ms: int) -> str:
-    """A Podlove start time: HH:MM:SS.mmm."""
-    hours, rest = divmod(ms, 3_600_000)
-    minutes, rest = divmod(rest, 60_000)
-    seconds, millis = divmod(rest, 1000)
-    return f"{hours:02d}:{minutes:02d}:{seconds:02d}.{millis:03d}"
 
 
 def episode_notes(edition: EditionEntry) -> list[list[str]]:
@@ -168,6 +153,9 @@ def _item(channel: ET.Element, edition: EditionEntry, library: Library) -> None:
     if "captions.vtt" in edition.files:
         _add(item, _ns(PODCAST, "transcript"), url=url(edition.versioned("captions.vtt")),
              type="text/vtt", rel="captions", language=edition.language)
+    if "captions.srt" in edition.files:
+        _add(item, _ns(PODCAST, "transcript"), url=url(edition.versioned("captions.srt")),
+             type="application/x-subrip", rel="captions", language=edition.language)
     if PAGE in edition.files:
         _add(item, _ns(PODCAST, "transcript"), url=url(edition.versioned(PAGE)),
              type="text/html", language=edition.language)
@@ -182,4 +170,5 @@ def _item(channel: ET.Element, edition: EditionEntry, library: Library) -> None:
     _add(item, _ns(PODCAST, "person"), edition.narrator, role="narrator", group="cast")
     chapters = _add(item, _ns(PSC, "chapters"), version="1.2")
     for chapter in edition.chapters:
-        _add(chapters, _ns(PSC, "chapter"), start=npt(chapter.start_ms), title=chapter.title)
+        _add(chapters, _ns(PSC, "chapter"), start=timestamp(chapter.start_ms),
+             title=chapter.title)

@@ -10,7 +10,8 @@ import uuid
 import xml.etree.ElementTree as ET
 from datetime import datetime
 
-from . import COVER, PAGE, EditionEntry, Library, plain
+from . import COVER, PAGE, EditionEntry, Library
+from . import add_element as _add
 
 ATOM = "http://www.w3.org/2005/Atom"
 DCTERMS = "http://purl.org/dc/terms/"
@@ -21,14 +22,6 @@ CATALOG_TYPE = "application/atom+xml;profile=opds-catalog;kind=acquisition"
 LIBRARY_NAMESPACE = uuid.uuid5(uuid.NAMESPACE_URL, "urn:audioguide:library")
 ACCESSIBILITY = "http://schema.org/accessibilityFeature"
 
-
-
-def _add(parent: ET.Element, tag: str, content: str | None = None, **attributes: str
-         ) -> ET.Element:
-    element = ET.SubElement(parent, tag, {k: plain(v) for k, v in attributes.items()})
-    if content is not None:
-        element.text = plain(content)
-    return element
 
 
 def _stamp(moment: datetime) -> str:

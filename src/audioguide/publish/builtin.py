@@ -10,7 +10,7 @@ from __future__ import annotations
 from ..errors import UsageError
 from ..model import Script
 from . import Declared, Download, book_name, chapter_filename
-from .captions import CAPTIONS, CHAPTERS
+from .captions import CAPTIONS, CHAPTERS, SUBRIP
 from .podcast import CHAPTERS_JSON, SHOWNOTES
 
 # ffmpeg writes the CTOC's child count in one byte, and players stop reading past it.
@@ -54,9 +54,10 @@ EPUB = Declared(
                                     "application/epub+zip"),))
 CAPTION_TRACKS = Declared(
     "captions", "audioguide.publish.captions:write",
-    media_types={".vtt": "text/vtt; charset=utf-8"},
+    media_types={".vtt": "text/vtt; charset=utf-8", ".srt": "application/x-subrip"},
     listed=lambda script: (Download(CAPTIONS, "Captions", "WebVTT", "text/vtt"),
-                           Download(CHAPTERS, "Chapter markers", "WebVTT", "text/vtt")))
+                           Download(CHAPTERS, "Chapter markers", "WebVTT", "text/vtt"),
+                           Download(SUBRIP, "Captions", "SubRip", "application/x-subrip")))
 PODCAST = Declared(
     "podcast", "audioguide.publish.podcast:write",
     # Podcasting 2.0: JSON chapters are served with their own media type.
