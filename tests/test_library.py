@@ -35,10 +35,10 @@ from test_page import (  # noqa: F401  (browser and axe_source are fixtures)
     DESKTOP,
     FOCUSABLE,
     NARROW,
-    Outline,
     axe_source,
     axe_violations,
     browser,
+    outline,
 )
 from tricky import TRICKY_SCRIPT
 
@@ -537,12 +537,6 @@ def test_the_served_page_and_catalogue(served: str) -> None:
 
 
 # The library page ------------------------------------------------------------------------
-
-
-def outline(folder: Path) -> Outline:
-    parser = Outline()
-    parser.feed((folder / "index.html").read_text(encoding="utf-8"))
-    return parser
 
 
 def test_library_page_structure(output: Path) -> None:

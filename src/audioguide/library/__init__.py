@@ -25,6 +25,7 @@ from pathlib import Path
 from typing import Any
 
 from ..errors import OutputError, UsageError
+from ..publish import Download
 from ..publish.manifest import MANIFEST, edition_id, file_digest, read_manifest
 
 STATE = "library.json"
@@ -78,17 +79,6 @@ class ChapterEntry:
 
 
 @dataclass(frozen=True)
-class DownloadEntry:
-    """A file the edition offers, as its manifest lists it."""
-
-    file: str
-    label: str
-    kind: str
-    media_type: str
-    folder: bool = False
-
-
-@dataclass(frozen=True)
 class EditionEntry:
     """One edition, read from its manifest."""
 
@@ -105,7 +95,7 @@ class EditionEntry:
     duration_ms: int
     chapters: tuple[ChapterEntry, ...]
     files: Mapping[str, FileInfo]
-    downloads: tuple[DownloadEntry, ...]
+    downloads: tuple[Download, ...]
     published: datetime
     updated: datetime
 
@@ -281,8 +271,8 @@ def _entry(folder: Path, manifest: dict[str, Any], dates: dict[str, Any], now: d
         chapters=tuple(ChapterEntry(str(c["title"]), int(c["start_ms"]), int(c["end_ms"]))
                        for c in manifest.get("chapters", [])),
         files=files,
-        downloads=tuple(DownloadEntry(str(d["file"]), str(d["label"]), str(d["kind"]),
-                                      str(d["media_type"]), bool(d.get("folder", False)))
+        downloads=tuple(Download(str(d["file"]), str(d["label"]), str(d["kind"]),
+                                 str(d["media_type"]), bool(d.get("folder", False)))
                         for d in manifest.get("downloads", []) if d.get("file") in files
                         or d.get("folder")),
         published=published, updated=updated)

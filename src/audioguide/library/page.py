@@ -44,7 +44,7 @@ class PageEdition:
 
 
 def _edition(edition: EditionEntry) -> PageEdition:
-    kinds = {d.file: d for d in edition.downloads}
+    kinds = {d.name: d for d in edition.downloads}
     links = []
     for extension in LINKED:
         name = edition.book(extension)
