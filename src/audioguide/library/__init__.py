@@ -168,6 +168,11 @@ EPOCH = datetime(1970, 1, 1, tzinfo=timezone.utc)
 _STAMP = "%Y-%m-%dT%H:%M:%SZ"
 
 
+def stamp(moment: datetime) -> str:
+    """A moment as RFC 3339 in UTC, to the second (Atom and library.json)."""
+    return moment.astimezone(timezone.utc).strftime(_STAMP)
+
+
 def normalize_base_url(url: str, origin: str) -> str:
     """An absolute http(s) URL ending in "/", or a UsageError naming where it came from."""
     parts = urllib.parse.urlsplit(url.strip())
@@ -349,8 +354,8 @@ def publish_library(output: Path, settings: Settings, now: datetime | None = Non
             "cover": cover_title,
             "files": dict(sorted(files.items())),
             "editions": {e.edition_id: {
-                "slug": e.slug, "published": e.published.strftime(_STAMP),
-                "updated": e.updated.strftime(_STAMP),
+                "slug": e.slug, "published": stamp(e.published),
+                "updated": stamp(e.updated),
                 "audio": e.files[f"{e.slug}.mp3"].sha256 if f"{e.slug}.mp3" in e.files else None}
                 for e in sorted(library.editions, key=lambda e: e.slug)},
         }

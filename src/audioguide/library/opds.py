@@ -8,9 +8,8 @@ from __future__ import annotations
 
 import uuid
 import xml.etree.ElementTree as ET
-from datetime import datetime
 
-from . import COVER, PAGE, EditionEntry, Library
+from . import COVER, PAGE, EditionEntry, Library, stamp
 from . import add_element as _add
 
 ATOM = "http://www.w3.org/2005/Atom"
@@ -24,10 +23,6 @@ ACCESSIBILITY = "http://schema.org/accessibilityFeature"
 
 
 
-def _stamp(moment: datetime) -> str:
-    return moment.strftime("%Y-%m-%dT%H:%M:%SZ")
-
-
 def catalog(library: Library) -> bytes:
     """The catalogue document."""
     # Atom as the default namespace (as OPDS readers expect to see it), declared on the root.
@@ -35,7 +30,7 @@ def catalog(library: Library) -> bytes:
     _add(feed, "id", f"urn:uuid:{uuid.uuid5(LIBRARY_NAMESPACE, library.title)}")
     _add(feed, "title", library.title)
     _add(feed, "subtitle", library.settings.description)
-    _add(feed, "updated", _stamp(library.updated))
+    _add(feed, "updated", stamp(library.updated))
     author = _add(feed, "author")
     _add(author, "name", library.author)
     _add(feed, "link", rel="self", href="catalog.xml", type=CATALOG_TYPE)
@@ -55,8 +50,8 @@ def _entry(feed: ET.Element, edition: EditionEntry) -> None:
     entry = _add(feed, "entry")
     _add(entry, "title", edition.title)
     _add(entry, "id", f"urn:uuid:{edition.edition_id}")
-    _add(entry, "updated", _stamp(edition.updated))
-    _add(entry, "published", _stamp(edition.published))
+    _add(entry, "updated", stamp(edition.updated))
+    _add(entry, "published", stamp(edition.published))
     author = _add(entry, "author")
     _add(author, "name", edition.author)
     _add(entry, "dcterms:language", edition.language)

@@ -12,7 +12,6 @@ ones (declared in `builtin`) exactly as a third party's:
     [project.entry-points."audioguide.outputs"]
     zip = "mypackage.outputs:ZIP"      # one output, or a sequence of them
 
-
 The declarations are light; a writer's module is imported only when it writes, so a
 render with nothing to do imports no audio code.
 """
