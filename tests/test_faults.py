@@ -24,7 +24,7 @@ from audioguide import publish
 from audioguide.errors import EngineError, OutputError
 from audioguide.publish import manifest as manifest_file
 from audioguide.render import RenderOptions, render
-from conftest import ARTICLE_SCRIPT, SMALL_SCRIPT, render_fake
+from conftest import ARTICLE_SCRIPT, SMALL_SCRIPT, render_fake, replace_writer
 
 KILL_TRIALS = 20
 
@@ -202,12 +202,10 @@ def test_an_unwritable_output_is_one_line_naming_it(tmp_path, where):
 def test_a_full_disk_is_reported_and_the_edition_kept(two_versions, monkeypatch):
     """ENOSPC while writing an output becomes 'the disk is full'; the edition is untouched."""
     script, output, cache, before, _ = two_versions
-    publish.writer("m4b")
-
     def full(edition: publish.Edition) -> list[Path]:
         raise OSError(errno.ENOSPC, "No space left on device", str(edition.folder / "x.m4b"))
 
-    monkeypatch.setitem(publish.FORMATS, "m4b", full)
+    replace_writer(monkeypatch, "m4b", full)
     with pytest.raises(OutputError, match="the disk is full"):
         render(script, RenderOptions(output=output, engine="fake", cache=cache, force=True))
     assert snapshot(output / "small") == before

@@ -19,7 +19,7 @@ from mutagen.mp4 import MP4, MP4Cover
 from audioguide import publish
 from audioguide.errors import EncodeError, OutputError, UsageError
 from audioguide.script import parse_script
-from conftest import ARTICLE_SCRIPT, SMALL_SCRIPT, manifest, render_fake
+from conftest import ARTICLE_SCRIPT, SMALL_SCRIPT, manifest, render_fake, replace_writer
 from readback import (
     RATE,
     decode,
@@ -461,7 +461,7 @@ def test_failed_render_leaves_previous_edition_intact(
     def fail(edition: publish.Edition) -> list[Path]:
         raise EncodeError("the encoder failed", path=edition.folder)
 
-    monkeypatch.setitem(publish.FORMATS, "m4b", fail)
+    replace_writer(monkeypatch, "m4b", fail)
     with pytest.raises(EncodeError):
         render_fake(script, output, cache, force=True)
     assert tree_digests(folder) == before
@@ -474,7 +474,7 @@ def test_failed_first_render_publishes_nothing(small_edition: Path, tmp_path: Pa
     def fail(edition: publish.Edition) -> list[Path]:
         raise EncodeError("the encoder failed")
 
-    monkeypatch.setitem(publish.FORMATS, "mp3", fail)
+    replace_writer(monkeypatch, "mp3", fail)
     output = tmp_path / "audio"
     with pytest.raises(EncodeError):
         render_fake(script_of(small_edition), output, cache_of(small_edition))
@@ -510,11 +510,11 @@ def test_file_in_place_of_the_edition_is_refused(small_edition: Path, tmp_path: 
 def test_mp3_refuses_more_chapters_than_its_table_can_list(
         small_copy: tuple[Path, Path, Path], monkeypatch: pytest.MonkeyPatch) -> None:
     """Past the CTOC's limit the MP3 is refused before any work, not written corrupt."""
-    from audioguide.publish import mp3
+    from audioguide.publish import builtin
 
     script, cache, output = small_copy
     before = tree_digests(output / "small")
-    monkeypatch.setattr(mp3, "MAX_CHAPTERS", 2)
+    monkeypatch.setattr(builtin, "MP3_MAX_CHAPTERS", 2)
     with pytest.raises(UsageError) as caught:
         render_fake(script, output, cache, force=True)
     message = caught.value.format()

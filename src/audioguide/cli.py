@@ -138,12 +138,20 @@ def main() -> None:
 @click.option("--cache", type=click.Path(path_type=Path),
               help="Clip cache folder (default: $AUDIOGUIDE_CACHE or ~/.cache/audioguide).")
 @click.option("-q", "--quiet", is_flag=True, help="No progress, only the summary.")
+@click.option("--base-url", metavar="URL",
+              help="Where OUTPUT will be served, for the podcast feed (default: "
+                   "$AUDIOGUIDE_BASE_URL, or base_url in audioguide.toml).")
 @_guarded
 def render(scripts: tuple[Path, ...], output: Path, formats: tuple[str, ...],
            engine: str | None, voice: str | None, rate: int | None, volume: float | None,
-           jobs: int, force: bool, check: bool, cache: Path | None, quiet: bool) -> None:
-    """Render SCRIPTS (default: every script/*.md) into OUTPUT/<slug>/."""
+           jobs: int, force: bool, check: bool, cache: Path | None, quiet: bool,
+           base_url: str | None) -> None:
+    """Render SCRIPTS (default: every script/*.md) into OUTPUT/<slug>/.
+
+    Then rebuild the library files beside them (see `audioguide publish`).
+    """
     from .errors import StaleError, UsageError
+    from .library import CONFIG, load_settings, publish_library
     from .render import RenderOptions, check_slugs, default_scripts, render_all
     from .render import check as check_edition
 
@@ -175,6 +183,7 @@ def render(scripts: tuple[Path, ...], output: Path, formats: tuple[str, ...],
             raise StaleError(f"the published edition is stale{others}: {problem}; run "
                              "`audioguide render` and commit audio/", path=path)
         return
+    settings = load_settings(Path(CONFIG), base_url)
     for result in render_all(paths, options, _Reporter(quiet)):
         if result.fresh:
             click.echo(f"{result.folder}: up to date (nothing to do)")
@@ -198,6 +207,32 @@ def render(scripts: tuple[Path, ...], output: Path, formats: tuple[str, ...],
         if result.cache:
             click.echo(f"cache: {result.cache.root} holds {units.size_column(result.cache.bytes)} "
                        "(see `audioguide cache`)")
+    _report_library(publish_library(output, settings))
+
+
+def _report_library(result: Any) -> None:
+    written = ", ".join(result.written) or "nothing changed"
+    editions = f"{result.editions} edition" + ("s" if result.editions != 1 else "")
+    click.echo(f"{result.folder}: library of {editions} ({written})")
+    if result.note:
+        click.echo(f"audioguide: note: {result.note}", err=True)
+
+
+@main.command()
+@click.argument("output", required=False, default=Path("audio"),
+                type=click.Path(path_type=Path))
+@click.option("--base-url", metavar="URL",
+              help="Where OUTPUT will be served, for the podcast feed (default: "
+                   "$AUDIOGUIDE_BASE_URL, or base_url in audioguide.toml).")
+@_guarded
+def publish(output: Path, base_url: str | None) -> None:
+    """Rebuild the library of OUTPUT (default: audio/) from its editions' manifests.
+
+    It writes index.html, catalog.xml (OPDS) and, with a base URL, feed.xml (podcast).
+    """
+    from .library import CONFIG, load_settings, publish_library
+
+    _report_library(publish_library(output, load_settings(Path(CONFIG), base_url)))
 
 
 @main.command()
@@ -388,7 +423,11 @@ def voices(engine: str) -> None:
 @click.option("-q", "--quiet", is_flag=True, help="Do not log each request.")
 @_guarded
 def serve(folder: Path, port: int, host: str, quiet: bool) -> None:
-    """Preview FOLDER (default: audio/) in a browser, with seeking, until Ctrl-C."""
+    """Preview FOLDER (default: audio/) in a browser, with seeking, until Ctrl-C.
+
+    Served, the output folder's podcast feed gives this server's own addresses.
+    """
+    from .library import CONFIG, load_settings
     from .server import serve as serve_folder
 
     def ready(url: str) -> None:
@@ -398,7 +437,8 @@ def serve(folder: Path, port: int, host: str, quiet: bool) -> None:
         click.echo(line, err=True)
 
     try:
-        serve_folder(folder, host, port, ready=ready, log=None if quiet else log)
+        serve_folder(folder, host, port, ready=ready, log=None if quiet else log,
+                     library=load_settings(Path(CONFIG), environ={}))
     except KeyboardInterrupt:
         click.echo("stopped", err=True)
 

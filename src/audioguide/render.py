@@ -22,7 +22,7 @@ import sys
 import tempfile
 import time
 from collections.abc import Callable, Iterator
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -151,19 +151,6 @@ def check_slugs(paths: list[Path]) -> None:
         seen.setdefault(slug, path)
 
 
-def _check_chapter_limits(script: Script, formats: tuple[str, ...]) -> None:
-    """Formats whose chapter tables have a limit refuse a longer script before any work."""
-    from .publish import m4b, mp3
-
-    limits = {"mp3": (mp3.MAX_CHAPTERS, "an MP3 can list at most {} chapters"),
-              "m4b": (m4b.MAX_CHAPTERS, "an M4B can list at most {} chapters in its Nero "
-                      "chapter list (ffmpeg would cut the rest)")}
-    for name, (limit, what) in limits.items():
-        if name in formats and len(script.chapters) > limit:
-            raise UsageError(f"{what.format(limit)}; this script has {len(script.chapters)}: "
-                             f"merge chapters, or leave out the {name} format", path=script.path)
-
-
 def render(script_path: Path, options: RenderOptions, progress: Progress | None = None
            ) -> RenderResult:
     """Render one script into `options.output/<slug>/`, unless it is already fresh."""
@@ -175,9 +162,9 @@ def render(script_path: Path, options: RenderOptions, progress: Progress | None 
     folder = options.output / script.slug
     if not options.force and not manifest_file.problems(folder, key):
         return RenderResult(script_path, folder, fresh=True, seconds=time.monotonic() - started)
+    for name in (*publish.ALWAYS, *formats):
+        publish.output(name).check(script)  # now, not after a narration
     from .master import TARGET_LUFS, master  # numpy and pydub: only when there is work
-
-    _check_chapter_limits(script, formats)
     from .tools import require
 
     require("ffmpeg")  # now, not after a narration that can take minutes
@@ -235,25 +222,27 @@ def _release_freed_memory() -> None:
 
 def _write_formats(edition: publish.Edition, formats: tuple[str, ...],
                    progress: Progress | None) -> list[Path]:
-    """Write the formats: first what others read, then the independent ones side by side
-    (most of their time is spent in ffmpeg or on the disk), then what lists the others."""
+    """Write the formats, each as soon as those it reads are written, side by side (most of
+    their time is spent in ffmpeg or on the disk); the files in the formats' order."""
+    waits = publish.dependencies(formats)
     written: dict[str, list[Path]] = {}
-    first = [name for name in formats if name in publish.WRITTEN_FIRST]
-    last = [name for name in formats if name in publish.WRITTEN_LAST
-            or name not in publish.BUILTIN]
-    middle = [name for name in formats if name not in first and name not in last]
-
-    def write(name: str) -> None:
-        written[name] = publish.writer(name)(edition)
-        if progress:
-            progress(f"write {name}", len(written), len(formats))
-
-    for name in first:
-        write(name)
+    running: dict[Future[list[Path]], str] = {}
     with ThreadPoolExecutor(max_workers=max(2, edition.jobs)) as pool:
-        list(pool.map(write, middle))
-    for name in last:
-        write(name)
+        while len(written) < len(formats):
+            for name in formats:
+                if name not in written and name not in running.values() and \
+                        waits[name] <= written.keys():
+                    running[pool.submit(publish.output(name).write, edition)] = name
+            if not running:
+                stuck = ", ".join(name for name in formats if name not in written)
+                raise UsageError(f"the outputs {stuck} each wait for another to be written "
+                                 "first; fix their `after`")
+            done, _ = wait(running, return_when=FIRST_COMPLETED)
+            for future in done:
+                finished = running.pop(future)
+                written[finished] = future.result()
+                if progress:
+                    progress(f"write {finished}", len(written), len(formats))
     return [path for name in formats for path in written[name]]
 
 

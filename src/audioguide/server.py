@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import email.utils
 import errno
+import functools
 import ipaddress
 import os
 import re
@@ -26,6 +27,7 @@ from pathlib import Path
 from jinja2 import Environment, PackageLoader
 
 from .errors import OutputError, UsageError
+from .library import Settings
 
 DEFAULT_HOST = "127.0.0.1"
 DEFAULT_PORT = 8000
@@ -33,22 +35,17 @@ INDEX = "index.html"
 CHUNK = 64 * 1024
 SOCKET_TIMEOUT = 30
 
+# Web files; the outputs name the media types of their own files (publish.media_types).
 CONTENT_TYPES = {
     ".html": "text/html; charset=utf-8",
     ".xhtml": "application/xhtml+xml",
     ".css": "text/css; charset=utf-8",
     ".js": "text/javascript; charset=utf-8",
     ".json": "application/json",
-    ".vtt": "text/vtt; charset=utf-8",
     ".txt": "text/plain; charset=utf-8",
-    ".mp3": "audio/mpeg",
-    ".m4b": "audio/mp4",
     ".m4a": "audio/mp4",
     ".wav": "audio/wav",
-    ".m3u8": "audio/x-mpegurl",
-    ".epub": "application/epub+zip",
     ".zip": "application/zip",
-    ".smil": "application/smil+xml",
     ".opf": "application/oebps-package+xml",
     ".ncx": "application/x-dtbncx+xml",
     ".png": "image/png",
@@ -56,8 +53,6 @@ CONTENT_TYPES = {
     ".jpeg": "image/jpeg",
     ".svg": "image/svg+xml",
 }
-# Podcasting 2.0: JSON chapters are served with their own media type.
-NAMED_TYPES = {"chapters.json": "application/json+chapters"}
 _RANGE = re.compile(r"^bytes=(\d*)-(\d*)$")
 # Byte positions longer than this are beyond any file (and Python refuses to read
 # integers of thousands of digits).
@@ -70,14 +65,25 @@ CONTENT_SECURITY_POLICY = ("default-src 'self'; img-src 'self' data:; object-src
 LISTING_POLICY = CONTENT_SECURITY_POLICY + "; style-src 'self' 'unsafe-inline'"
 LOOPBACK_NAMES = frozenset({"localhost", "127.0.0.1", "::1"})
 WILDCARD_ADDRESSES = frozenset({"", "0.0.0.0", "::"})
+_HOST = re.compile(r"^(\[[0-9A-Fa-f:.]+\]|[A-Za-z0-9.-]+)(:\d{1,5})?$")
+# Made on request for the server's own address, when the folder is a library of editions.
+GENERATED = ("index.html", "feed.xml", "catalog.xml")
 
 Log = Callable[[str], None]
 
 
+@functools.lru_cache(maxsize=1)
+def _media_types() -> dict[str, str]:
+    from . import publish
+    from .library import MEDIA_TYPES
+
+    return {**CONTENT_TYPES, **publish.media_types(), **MEDIA_TYPES}
+
+
 def content_type(path: Path) -> str:
-    """The Content-Type of a file of an edition."""
-    return NAMED_TYPES.get(path.name) or CONTENT_TYPES.get(path.suffix.lower(),
-                                                           "application/octet-stream")
+    """The Content-Type of a file of an edition: by its name, else by its suffix."""
+    types = _media_types()
+    return types.get(path.name) or types.get(path.suffix.lower(), "application/octet-stream")
 
 
 class RangeNotSatisfiable(Exception):
@@ -215,6 +221,10 @@ class EditionHandler(BaseHTTPRequestHandler):
         if not self._host_allowed():
             self._error(HTTPStatus.MISDIRECTED_REQUEST)
             return
+        generated = self.server.generated(self.path, self.headers.get("Host"))
+        if generated is not None:
+            self._generated(*generated, body=body)
+            return
         root = self.server.root
         path = resolve(root, self.path)
         if path is None:
@@ -345,6 +355,15 @@ class EditionHandler(BaseHTTPRequestHandler):
         if body:
             self.wfile.write(data)
 
+    def _generated(self, data: bytes, kind: str, body: bool) -> None:
+        self.send_response(HTTPStatus.OK)
+        self.send_header("Content-Type", kind)
+        self.send_header("Content-Length", str(len(data)))
+        self._common_headers()
+        self.end_headers()
+        if body:
+            self.wfile.write(data)
+
     def _redirect(self, location: str) -> None:
         self.send_response(HTTPStatus.MOVED_PERMANENTLY)
         self.send_header("Location", urllib.parse.quote(urllib.parse.unquote(location)))
@@ -373,9 +392,11 @@ class EditionServer(ThreadingHTTPServer):
     daemon_threads = True
     block_on_close = False
 
-    def __init__(self, folder: Path, address: tuple[str, int], log: Log | None = None):
+    def __init__(self, folder: Path, address: tuple[str, int], log: Log | None = None,
+                 library: Settings | None = None):
         self.root = folder.resolve()
         self.log = log
+        self.library = library
         self.listing_template = Environment(
             loader=PackageLoader("audioguide", "templates"), autoescape=True,
         ).get_template("listing.html.j2")
@@ -391,6 +412,25 @@ class EditionServer(ThreadingHTTPServer):
         shown = f"[{host}]" if ":" in host else host
         return f"http://{shown}:{port}/"
 
+    def generated(self, target: str, host: str | None) -> tuple[bytes, str] | None:
+        """The library's page, feed or catalogue, made for this server's own address, when
+        `target` names one and the folder holds editions; None otherwise."""
+        path = target.split("?", 1)[0].split("#", 1)[0]
+        name = "index.html" if path == "/" else path.lstrip("/")
+        if self.library is None or name not in GENERATED:
+            return None
+        from dataclasses import replace
+
+        from . import library
+
+        own = f"http://{host}/" if host and _HOST.match(host) else self.url
+        settings = replace(self.library, base_url=library.normalize_base_url(own, "Host"))
+        found = library.read_library(self.root, settings)
+        if not found.editions:
+            return None
+        data = library.library_files(found)[name]
+        return data, content_type(Path(name))
+
     def handle_error(self, request: object, client_address: object) -> None:
         # A client that misbehaves or goes away must not stop the server or flood the log.
         if self.log is not None:
@@ -398,7 +438,7 @@ class EditionServer(ThreadingHTTPServer):
 
 
 def make_server(folder: Path, host: str = DEFAULT_HOST, port: int = DEFAULT_PORT,
-                log: Log | None = None) -> EditionServer:
+                log: Log | None = None, library: Settings | None = None) -> EditionServer:
     """A server for `folder`, bound and ready for `serve_forever()` (port 0: any free port)."""
     if not folder.exists():
         raise UsageError("no such folder; render an edition first, or name its folder",
@@ -406,7 +446,7 @@ def make_server(folder: Path, host: str = DEFAULT_HOST, port: int = DEFAULT_PORT
     if not folder.is_dir():
         raise UsageError("is not a folder; serve the folder that holds the edition", path=folder)
     try:
-        return EditionServer(folder, (host, port), log)
+        return EditionServer(folder, (host, port), log, library)
     except OSError as exc:
         if exc.errno == errno.EADDRINUSE:
             raise OutputError(f"port {port} on {host} is in use; choose another with --port"
@@ -419,9 +459,13 @@ def make_server(folder: Path, host: str = DEFAULT_HOST, port: int = DEFAULT_PORT
 
 
 def serve(folder: Path, host: str = DEFAULT_HOST, port: int = DEFAULT_PORT,
-          ready: Callable[[str], None] | None = None, log: Log | None = None) -> None:
-    """Serve `folder` until interrupted; `ready` receives the server's URL once it listens."""
-    server = make_server(folder, host, port, log)
+          ready: Callable[[str], None] | None = None, log: Log | None = None,
+          library: Settings | None = None) -> None:
+    """Serve `folder` until interrupted; `ready` receives the server's URL once it listens.
+
+    With `library` settings, a folder of editions gets its library page, feed and
+    catalogue made on request, with this server's addresses."""
+    server = make_server(folder, host, port, log, library)
     try:
         if ready is not None:
             ready(server.url)

@@ -12,7 +12,7 @@ import shutil
 from pathlib import Path
 
 from .. import tags
-from . import Edition, chapter_filename, register
+from . import Edition, chapter_filename
 
 
 def write(edition: Edition) -> list[Path]:
@@ -49,6 +49,3 @@ def write_playlist(edition: Edition) -> Path:
 
 def _one_line(text: str) -> str:
     return " ".join(text.split())
-
-
-register("chapters", write)

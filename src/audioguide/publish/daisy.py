@@ -26,7 +26,7 @@ from pathlib import Path
 from .. import __version__
 from ..model import Chapter
 from ..units import decimal_seconds, hh_mm_ss, padded_clock
-from . import Edition, chapter_number, chapter_stem, register
+from . import Edition, chapter_number, chapter_stem
 from .chapters import write_chapter_mp3
 from .epub import (
     OUTPUT_DATE,
@@ -111,6 +111,3 @@ def write(edition: Edition) -> list[Path]:
     for index, smil in enumerate(smils):
         write_chapter_mp3(edition, index, folder / smil.audio)
     return files
-
-
-register("daisy", write)

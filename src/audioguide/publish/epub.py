@@ -35,7 +35,7 @@ import jinja2
 
 from ..model import BlockKind, Chapter, ChapterTiming, Script, Sentence
 from ..units import smil_clock
-from . import Edition, book_name, chapter_stem, register
+from . import Edition, book_name, chapter_stem
 
 # dcterms:modified (and the DAISY book's dc:date) must not come from the clock: a
 # render is a pure function of the script and of audioguide, which is what makes
@@ -247,6 +247,3 @@ def write(edition: Edition) -> list[Path]:
     out = edition.path(book_name(edition, "epub"))
     write_zip(out, entries)
     return [out]
-
-
-register("epub", write)

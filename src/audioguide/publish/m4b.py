@@ -12,11 +12,7 @@ from pathlib import Path
 
 from .. import tags
 from ..tools import ffmpeg
-from . import Edition, book_name, register
-
-# ffmpeg writes the Nero chapter list (`chpl`, which mutagen and many players read)
-# with a one-byte count and cuts it at 255 chapters without a word.
-MAX_CHAPTERS = 255
+from . import Edition, book_name
 
 
 def ffmetadata_escape(value: str) -> str:
@@ -49,6 +45,3 @@ def write(edition: Edition) -> list[Path]:
     tags.set_track_languages(out, language)
     tags.tag_m4b(out, script, edition.narrator, edition.cover.read_bytes())
     return [out]
-
-
-register("m4b", write)

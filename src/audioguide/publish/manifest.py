@@ -9,13 +9,23 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+import uuid
 from pathlib import Path
 from typing import Any
 
 from ..tools import ffmpeg_version
-from . import Edition, chapter_filename
+from . import Edition, chapter_filename, offered
 
 MANIFEST = "manifest.json"
+EDITION_NAMESPACE = uuid.uuid5(uuid.NAMESPACE_URL, "urn:audioguide:edition")
+
+
+def edition_id(slug: str) -> str:
+    """An edition's identity, kept through every re-render: a UUID of its folder's name.
+
+    Podcast apps and catalogues know an edition by it; the audio it names may change.
+    """
+    return str(uuid.uuid5(EDITION_NAMESPACE, slug))
 
 
 def file_digest(path: Path) -> str:
@@ -33,6 +43,7 @@ def build(edition: Edition, input_key: str, engine_identity: str, loudness: dict
     from .. import __version__
 
     script = edition.script
+    names = {path.relative_to(edition.folder).as_posix() for path in files}
     return {
         "audioguide": __version__,
         "input_key": input_key,
@@ -64,6 +75,17 @@ def build(edition: Edition, input_key: str, engine_identity: str, loudness: dict
                 "bytes": path.stat().st_size, "sha256": file_digest(path)}
             for path in sorted(files)
         },
+        # What a library (its page, feed and catalogue) needs beyond the above.
+        "edition_id": edition_id(script.slug),
+        "slug": script.slug,
+        "description": script.description,
+        "content_note": script.content_note,
+        "source": {"name": script.source.name, "url": script.source.url},
+        "downloads": [
+            {"file": item.name, "label": item.label, "kind": item.kind,
+             "media_type": item.media_type, **({"folder": True} if item.folder else {})}
+            for item in offered(script) if item.name in names
+        ],
     }
 
 
