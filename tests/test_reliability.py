@@ -22,7 +22,7 @@ from click.testing import CliRunner
 
 import faulty_engines  # noqa: F401  (registers the misbehaving engines)
 from audioguide import fsutil, narrate
-from audioguide.units import main
+from audioguide.cli import main
 from audioguide.units import size_column as _size
 from conftest import SMALL_SCRIPT, render_fake
 from test_faults import snapshot
