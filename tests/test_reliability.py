@@ -48,7 +48,7 @@ def _small(tmp_path: Path) -> Path:
 
 def cli(*args: str | Path) -> tuple[int, str]:
     result = CliRunner().invoke(main, [str(a) for a in args])
-    return result.exit_code, result.stderr if result.stderr_bytes else result.output
+    return result.exit_code, result.stdout if result.exit_code == 0 else result.stderr
 
 
 @pytest.mark.parametrize("layout", ["cache elsewhere", "output elsewhere"])

@@ -238,7 +238,8 @@ def read_library(output: Path, settings: Settings, now: datetime | None = None) 
     now = (now or datetime.now(timezone.utc)).replace(microsecond=0)
     editions = []
     for folder in sorted(output.iterdir()) if output.is_dir() else []:
-        if folder.name.startswith(".") or not folder.is_dir() or folder.is_symlink():
+        # An edition folder may be a link (a render publishes through it into its target).
+        if folder.name.startswith(".") or not folder.is_dir():
             continue
         manifest = read_manifest(folder)
         if manifest is None:
