@@ -120,6 +120,39 @@ def _processes_mentioning(text: str) -> list[str]:
     return found
 
 
+def _descendants(pid: int) -> set[int]:
+    """The processes below `pid` now (read from /proc)."""
+    parents: dict[int, int] = {}
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit():
+            try:
+                stat = (entry / "stat").read_text()
+            except OSError:
+                continue
+            parents[int(entry.name)] = int(stat.rsplit(")", 1)[1].split()[1])
+    found, frontier = set(), {pid}
+    while frontier:
+        frontier = {child for child, parent in parents.items() if parent in frontier} - found
+        found |= frontier
+    return found
+
+
+def _alive(pid: int) -> bool:
+    """Whether `pid` still runs (a zombie has stopped: it only waits to be reaped)."""
+    try:
+        stat = Path(f"/proc/{pid}/stat").read_text()
+    except OSError:
+        return False
+    return stat.rsplit(")", 1)[1].split()[0] != "Z"
+
+
+def _command_line(pid: int) -> str:
+    try:
+        return Path(f"/proc/{pid}/cmdline").read_bytes().replace(b"\0", b" ").decode()
+    except OSError:
+        return f"{pid} (gone)"
+
+
 @pytest.mark.parametrize(("stop", "code", "said"), [
     (signal.SIGINT, 130, "interrupted"), (signal.SIGTERM, 143, "terminated")],
     ids=["ctrl-c", "sigterm"])
@@ -146,6 +179,36 @@ def test_a_stopped_render_exits_cleanly_and_keeps_the_edition(two_versions, tmp_
     assert not list(output.glob(".small.staging-*"))
     time.sleep(0.5)
     assert _processes_mentioning(str(tmp_path)) == []
+
+
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="parent-death signal is Linux's")
+def test_a_killed_render_takes_its_encoders_and_workers_with_it(two_versions, tmp_path):
+    """SIGKILL cannot be caught: the kernel stops the render's ffmpeg runs and synthesis
+    workers, so none goes on writing into the staging folder the next render removes."""
+    script, output, cache, before, _ = two_versions
+    bin_dir = tmp_path / "bin"
+    bin_dir.mkdir()
+    slow = bin_dir / "ffmpeg"  # an encode (into staging) that hangs until it is stopped
+    slow.write_text(f'#!/bin/sh\ncase "$*" in *staging*) exec sleep 60;; esac\n'
+                    f'exec {shutil.which("ffmpeg")} "$@"\n')
+    slow.chmod(0o755)
+    process = start_render(script, output, cache, "--force",
+                           env={"PATH": f"{bin_dir}{os.pathsep}{os.environ['PATH']}"})
+    deadline = time.monotonic() + 60
+    encoding: set[int] = set()
+    while not encoding and time.monotonic() < deadline and process.poll() is None:
+        encoding = {pid for pid in _descendants(process.pid)
+                    if _command_line(pid).startswith("sleep")}
+        time.sleep(0.05)
+    assert encoding, "the render never started an encode"
+    children = _descendants(process.pid)
+    process.send_signal(signal.SIGKILL)
+    process.communicate(timeout=60)
+    deadline = time.monotonic() + 5
+    while (alive := {pid for pid in children if _alive(pid)}) and time.monotonic() < deadline:
+        time.sleep(0.1)
+    assert not alive, [_command_line(pid) for pid in alive]
+    assert snapshot(output / "small") == before
 
 
 def test_concurrent_renders_into_one_output_wait_for_each_other(tmp_path):

@@ -333,6 +333,9 @@ class _Speaker:
 def worker_main(engine_name: str, voice: Voice, conn: Connection,
                 engine_module: str | None = None) -> None:
     """The body of a spawned synthesis worker: one engine for the life of the process."""
+    from .tools import die_with_parent
+
+    die_with_parent()  # a killed render takes its workers with it
     # The engine may print (pyttsx3 does); the parent's terminal is not ours to write to.
     devnull = os.open(os.devnull, os.O_WRONLY)
     os.dup2(devnull, 1)

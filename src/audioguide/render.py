@@ -376,8 +376,14 @@ def _remove_stale_locks(output: Path) -> None:
 def _staging(output: Path, slug: str) -> Iterator[Path]:
     """A private folder beside the edition (same file system, so the swap is a rename)."""
     # Left behind by a render that was killed: we hold the lock, so nobody else uses them.
+    # Its programs die with it (tools.die_with_parent), but the kernel may take a moment
+    # to stop the last of them: a file written meanwhile gets a second pass.
     for stale in output.glob(f".{slug}.staging-*"):
-        shutil.rmtree(stale, ignore_errors=True)
+        for _ in range(5):
+            shutil.rmtree(stale, ignore_errors=True)
+            if not stale.exists():
+                break
+            time.sleep(0.1)
     try:
         staging = Path(tempfile.mkdtemp(prefix=f".{slug}.staging-", dir=output))
     except OSError as exc:
