@@ -72,6 +72,21 @@ def trim(path: Path) -> int:
     return CLIP_MARGIN_MS - lead
 
 
+def join_runs(paths: list[Path], gap_ms: int, out: Path) -> list[int]:
+    """Write the clips at `paths` one after another with `gap_ms` of silence between them
+    into `out`; returns where each starts, in ms."""
+    gap = silence(round(max(0, gap_ms) * SAMPLE_RATE / 1000))
+    joined, starts = silence(0), []
+    for i, path in enumerate(paths):
+        if i:
+            joined += gap
+        starts.append(round(joined.frame_count() * 1000 / SAMPLE_RATE))
+        joined += read(path)
+    with out.open("wb") as handle:
+        joined.export(handle, format="wav")
+    return starts
+
+
 def quiet_edges_ms(audio: AudioSegment) -> tuple[int, int]:
     """The milliseconds of quiet (every 1 ms chunk under SILENCE_THRESHOLD_DBFS) at the
     start and at the end of `audio`.

@@ -23,7 +23,7 @@ from multiprocessing.connection import Connection
 from pathlib import Path
 
 from . import engines
-from .errors import AudioguideError, EngineError, OutputError, UsageError
+from .errors import AudioguideError, EngineError, OutputError, ScriptError, UsageError
 from .fsutil import cache_error, move_into
 from .model import Clip, Script, Sentence, Voice, WordTime
 from .timeline import CLIP_MARGIN_MS, SILENCE_THRESHOLD_DBFS
@@ -101,9 +101,11 @@ class ClipCache:
                 return None
             words = tuple(WordTime(str(text), int(start), int(end))
                           for text, start, end in sidecar["words"])
+            runs = tuple((str(role), int(start), int(end))
+                         for role, start, end in sidecar.get("runs", ()))
         except (OSError, ValueError, KeyError, TypeError):
             return None
-        return replace(clip, words=words)
+        return replace(clip, words=words, runs=runs)
 
     @staticmethod
     def get_file(path: Path, key: str = "") -> Clip | None:
@@ -143,9 +145,11 @@ class ClipCache:
         if free < needed:
             raise cache_error(OSError(errno.ENOSPC, os.strerror(errno.ENOSPC)), self.root)
 
-    def commit(self, key: str, staged: Path, words: tuple[WordTime, ...] | None = None) -> Clip:
+    def commit(self, key: str, staged: Path, words: tuple[WordTime, ...] | None = None,
+               runs: tuple[tuple[str, int, int], ...] = ()) -> Clip:
         """Trim a freshly synthesized clip to its speech and put it in the cache, with the
-        times of its words (moved as the trim moved the audio) written beside it first."""
+        times of its words (moved as the trim moved the audio) written beside it first,
+        and for a clip joined from runs, where each voice speaks."""
         from .assembly import trim  # pydub: only when there is something to synthesize
 
         clip = self.get_file(staged)
@@ -157,7 +161,9 @@ class ClipCache:
         sidecar = self.words_path(key)
         fd, name = tempfile.mkstemp(prefix=f".{key[:12]}-", suffix=".json", dir=sidecar.parent)
         with os.fdopen(fd, "w", encoding="utf-8") as handle:
-            json.dump({"wav_sha256": _digest(staged) if trimmed else "", "words": moved},
+            json.dump({"wav_sha256": _digest(staged) if trimmed else "", "words": moved,
+                       "runs": [(role, _clamp(start + shift, length_ms),
+                                 _clamp(end + shift, length_ms)) for role, start, end in runs]},
                       handle, ensure_ascii=False)
         os.replace(name, sidecar)
         final = self.path(key)
@@ -184,32 +190,103 @@ def _clamp(ms: int, length_ms: int) -> int:
 def narrate(script: Script, voice: Voice, cache: ClipCache, jobs: int,
             progress: Progress | None = None, where: Path | None = None
             ) -> tuple[dict[str, Clip], NarrationStats]:
-    """Clips for every sentence of `script`, keyed by sentence id; synthesizes what is missing."""
+    """Clips for every sentence of `script`, keyed by sentence id; synthesizes what is missing.
+
+    A sentence with quoted speech is spoken in runs, each in its voice and cached on its
+    own, then joined into the sentence's clip (cached too) with RUN_GAP_MS between runs.
+    """
     engine = engines.create(voice.engine)
     identity = engine.identity(voice)
+    voices = {role: script.run_voice(role, voice) for role in ("narrator", "quote")}
+    identities = {role: engine.identity(v) for role, v in voices.items()}
     # A sentence with nothing to speak (only emoji, say) is shown, not narrated.
     sentences = [s for s in script.sentences() if s.spoken]
-    clips: dict[str, Clip] = {}
-    missing: dict[str, list[Sentence]] = {}
+    found: dict[str, Clip] = {}
+    missing: dict[str, Job] = {}
+    planned: dict[str, list[str]] = {}
     for sentence in sentences:
-        key = clip_key(identity, sentence.spoken)
-        clip = cache.get(key)
-        if clip is not None:
-            clips[sentence.id] = clip
-        else:
-            missing.setdefault(key, []).append(sentence)
+        keys = planned[sentence.id] = []
+        for run in sentence.voiced_runs():
+            key = clip_key(identities[run.voice], run.spoken)
+            keys.append(key)
+            if key in missing:
+                missing[key].sentences.append(sentence)
+            elif key not in found:
+                clip = cache.get(key)
+                if clip is not None:
+                    found[key] = clip
+                else:
+                    missing[key] = Job(key, run.spoken, voices[run.voice], [sentence])
     if missing:
         engine.check()
-        made = _synthesize(engine, voice, list(missing.items()), cache, jobs, progress,
-                           where or script.path)
-        for key, clip in made.items():
-            for sentence in missing[key]:
-                clips[sentence.id] = clip
+        _check_quote_voice(engine, script, voices["quote"])
+        found.update(_synthesize(engine, voice, list(missing.values()), cache, jobs, progress,
+                                 where or script.path))
+    clips: dict[str, Clip] = {}
+    for sentence in sentences:
+        runs = sentence.voiced_runs()
+        parts = [found[key] for key in planned[sentence.id]]
+        if len(parts) > 1:
+            clips[sentence.id] = _joined(cache, parts, [run.voice for run in runs])
+        elif runs[0].voice != "narrator":
+            clips[sentence.id] = replace(parts[0], runs=((runs[0].voice, 0,
+                                                           parts[0].duration_ms),))
+        else:
+            clips[sentence.id] = parts[0]
     return clips, NarrationStats(clips=len(sentences), synthesized=len(missing),
                                  engine=identity)
 
 
-Job = tuple[str, list[Sentence]]
+def _check_quote_voice(engine: engines.Engine, script: Script, voice: Voice) -> None:
+    """A quote voice the engine cannot speak is the script's error, named at its line."""
+    check = getattr(engine, "check_voice", None)
+    if script.quotes is None or check is None:
+        return
+    try:
+        check(voice)
+    except AudioguideError as exc:
+        raise ScriptError(f"quotes voice {voice.voice!r}: {exc.message}", path=script.path,
+                         line=script.quotes.line) from None
+
+
+# The quiet between two runs of a sentence in different voices (with the runs' own
+# margins): about what espeak-ng leaves at a comma, where a quotation meets its attribution.
+RUN_GAP_MS = 200
+
+
+def _joined(cache: ClipCache, parts: list[Clip], roles: list[str]) -> Clip:
+    """One clip of runs in their voices, in order, from the cache or joined now."""
+    recipe = "\0".join(["joined", CLIP_FORMAT, str(RUN_GAP_MS), *roles,
+                         *(part.key for part in parts)])
+    key = hashlib.sha256(recipe.encode()).hexdigest()
+    clip = cache.get(key)
+    if clip is not None:
+        return clip
+    from .assembly import join_runs  # pydub: only when there is something to join
+
+    staged = cache.staging(key)
+    try:
+        offsets = join_runs([part.path for part in parts], RUN_GAP_MS - 2 * CLIP_MARGIN_MS,
+                            staged)
+        words = tuple(WordTime(w.text, w.start_ms + at, w.end_ms + at)
+                      for part, at in zip(parts, offsets, strict=True) for w in part.words)
+        runs = tuple((role, at, at + part.duration_ms)
+                     for role, part, at in zip(roles, parts, offsets, strict=True))
+        return cache.commit(key, staged, words, runs)
+    except OSError as exc:
+        raise cache_error(exc, cache.root) from None
+    finally:
+        staged.unlink(missing_ok=True)
+
+
+@dataclass(frozen=True)
+class Job:
+    """A clip to synthesize: its key, the text and voice, and the sentences it is for."""
+
+    key: str
+    spoken: str
+    voice: Voice
+    sentences: list[Sentence]
 
 
 def partition(work: list[Job], lanes: int) -> list[list[Job]]:
@@ -219,13 +296,13 @@ def partition(work: list[Job], lanes: int) -> list[list[Job]]:
     clip depends on what its worker spoke before it. Fixed runs for fresh workers
     make a cold render reproducible; a queue shared by the workers would not be.
     """
-    total = sum(len(sentences[0].spoken) for _, sentences in work)
+    total = sum(len(job.spoken) for job in work)
     runs: list[list[Job]] = [[] for _ in range(lanes)]
     done = 0
     for job in work:
         lane = min(lanes - 1, done * lanes // max(1, total))
         runs[lane].append(job)
-        done += len(job[1][0].spoken)
+        done += len(job.spoken)
     return [run for run in runs if run]
 
 
@@ -238,22 +315,22 @@ def _synthesize(engine: engines.Engine, voice: Voice, work: list[Job], cache: Cl
 
     def run(speaker: _Speaker, lane: list[Job]) -> None:
         try:
-            for key, sentences in lane:
+            for job in lane:
                 if failures:
                     return
                 try:
-                    clip = speaker.speak(sentences[0].spoken, key)
+                    clip = speaker.speak(job.spoken, job.key, job.voice)
                 except OutputError as exc:
                     failures.append(exc)
                     return
                 except AudioguideError as exc:
-                    first = sentences[0]
+                    first = job.sentences[0]
                     preview = first.text if len(first.text) <= 60 else first.text[:57] + "..."
                     failures.append(EngineError(f"could not synthesize {preview!r}: {exc.message}",
                                                 path=where, line=first.line))
                     return
                 with lock:
-                    results[key] = clip
+                    results[job.key] = clip
                     if progress:
                         progress("narrate", len(results), total)
         finally:
@@ -285,21 +362,22 @@ class _Speaker:
         self.process: multiprocessing.process.BaseProcess | None = None
         self.conn: Connection | None = None
 
-    def speak(self, text: str, key: str) -> Clip:
+    def speak(self, text: str, key: str, voice: Voice | None = None) -> Clip:
+        """The clip of `text` in `voice` (the lane's own when not given), made and cached."""
         try:
-            return self._attempt(text, key)
+            return self._attempt(text, key, voice or self.voice)
         except EngineError:
             self._stop()
-            return self._attempt(text, key)
+            return self._attempt(text, key, voice or self.voice)
 
-    def _attempt(self, text: str, key: str) -> Clip:
+    def _attempt(self, text: str, key: str, voice: Voice) -> Clip:
         staged = self.cache.staging(key)
         try:
             self.cache.check_space(text)
             if self.engine.isolated:
-                words = self._remote(text, staged)
+                words = self._remote(text, staged, voice)
             else:
-                words = self.engine.synthesize(text, self.voice, staged)
+                words = self.engine.synthesize(text, voice, staged)
             return self.cache.commit(key, staged, words)
         except OSError as exc:
             if exc.errno in (errno.ENOSPC, errno.EDQUOT):
@@ -313,13 +391,13 @@ class _Speaker:
         finally:
             staged.unlink(missing_ok=True)
 
-    def _remote(self, text: str, out: Path) -> tuple[WordTime, ...] | None:
+    def _remote(self, text: str, out: Path, voice: Voice) -> tuple[WordTime, ...] | None:
         if self.process is None or not self.process.is_alive():
             self._start()
         assert self.conn is not None
         timeout = _timeout_s() + len(text) / 50
         try:
-            self.conn.send((text, str(out)))
+            self.conn.send((text, str(out), voice))
             if not self.conn.poll(timeout):
                 self._stop()
                 raise EngineError(f"the engine did not finish within {timeout:.0f} s")
@@ -345,7 +423,7 @@ class _Speaker:
         # module that defines this one registers a third-party engine there too.
         module = type(self.engine).__module__
         self.process = context.Process(target=worker_main,
-                                       args=(name, self.voice, child, module), daemon=True)
+                                       args=(name, child, module), daemon=True)
         self.process.start()
         child.close()
         self.conn = parent
@@ -369,9 +447,9 @@ class _Speaker:
         self._stop()
 
 
-def worker_main(engine_name: str, voice: Voice, conn: Connection,
-                engine_module: str | None = None) -> None:
-    """The body of a spawned synthesis worker: one engine for the life of the process."""
+def worker_main(engine_name: str, conn: Connection, engine_module: str | None = None) -> None:
+    """The body of a spawned synthesis worker: one engine for the life of the process,
+    speaking each request in the voice it names."""
     from .tools import die_with_parent
 
     die_with_parent()  # a killed render takes its workers with it
@@ -391,7 +469,7 @@ def worker_main(engine_name: str, voice: Voice, conn: Connection,
             return
         if request is None:
             return
-        text, out = request
+        text, out, voice = request
         if engine is None:
             conn.send(("error", failure, None))
             continue

@@ -197,15 +197,22 @@ def timeline(script: Script, book: Layout, chapter_files: list[Layout]) -> Timel
             book_at, file_at = book_heard[index], own_heard[first_own + k]
             for piece, offset in _clips(book.segments[index]):
                 begin, finish = _speech(piece, offset)
+                places = _within(offset, begin, finish,
+                                 [(w.start_ms, w.end_ms) for w in piece.words])
                 words = tuple(
                     WordTiming(word.text, to_ms(book_at + start), to_ms(book_at + end),
                                to_ms(file_at + start), to_ms(file_at + end))
-                    for word, (start, end) in zip(piece.words, _words(piece, offset, begin, finish),
-                                                  strict=True))
+                    for word, (start, end) in zip(piece.words, places, strict=True))
+                runs = piece.clip.runs if piece.clip else ()
+                voices = tuple(
+                    (role, to_ms(book_at + start), to_ms(book_at + end))
+                    for (role, _, _), (start, end) in zip(
+                        runs, _within(offset, begin, finish, [(a, b) for _, a, b in runs]),
+                        strict=True))
                 sentences.append(SentenceTiming(
                     piece.sentence_id, piece.text, to_ms(book_at + begin),
                     to_ms(book_at + finish), to_ms(file_at + begin), to_ms(file_at + finish),
-                    words))
+                    words, voices))
         timings.append(ChapterTiming(chapter.number, chapter.title, chapter.slug,
                                      to_ms(book_heard[in_book[0]]),
                                      to_ms(book_heard[in_book[-1] + 1]), to_ms(own_heard[-1]),
@@ -225,13 +232,14 @@ def _clips(segment: Segment) -> list[tuple[Piece, int]]:
     return found
 
 
-def _words(piece: Piece, offset: int, begin: int, finish: int) -> list[tuple[int, int]]:
-    """Where each written word is heard (output samples from its segment's start), kept
-    inside the sentence's speech."""
+def _within(offset: int, begin: int, finish: int,
+            spans_ms: list[tuple[int, int]]) -> list[tuple[int, int]]:
+    """Where each (start, end) of a clip (its words, its voices) is heard, in output
+    samples from its segment's start, kept inside the sentence's speech."""
     def at(ms: int) -> int:
         return min(finish, max(begin, output_samples(offset + pcm_frames(ms))))
 
-    return [(at(word.start_ms), at(word.end_ms)) for word in piece.words]
+    return [(at(start), at(end)) for start, end in spans_ms]
 
 
 def _speech(piece: Piece, offset: int) -> tuple[int, int]:

@@ -1,7 +1,8 @@
 """A deterministic engine for fast tests: speech-like tones, no TTS installed.
 
 Its clips have the level and rhythm of speech (a voiced tone per syllable with
-short gaps, and an end pause like espeak-ng's) so that mastering and loudness
+short gaps, and an end pause like espeak-ng's; a voice with a female variant such as
+"fake+f3" an octave higher) so that mastering and loudness
 behave as with the real engine, while taking microseconds. It reports each word's
 time as the span of its tones.
 """
@@ -25,7 +26,7 @@ class FakeEngine:
     """Writes a tone sequence whose length follows the text and the rate."""
 
     isolated = False
-    version = "3"
+    version = "4"
 
     def check(self) -> None:
         """The fake engine needs nothing installed."""
@@ -37,6 +38,8 @@ class FakeEngine:
         rate = voice.rate or 175
         seed = int.from_bytes(hashlib.sha256(text.encode()).digest()[:4], "big")
         rng = np.random.default_rng(seed)
+        # A female variant (espeak-ng's "+f1" to "+f5") speaks an octave higher.
+        octave = 2.0 if voice.voice and "+f" in voice.voice else 1.0
         syllable_ms = 60_000 / (rate * 1.5)
         gap = np.zeros(int(SAMPLE_RATE * syllable_ms * 0.25 / 1000))
         pieces: list[np.ndarray] = []
@@ -47,7 +50,7 @@ class FakeEngine:
         for word in text.split() or [text]:
             start = at
             for _ in range(max(1, round((len(word) + 1) / 3.2))):
-                tone = _syllable(rng, syllable_ms)
+                tone = _syllable(rng, syllable_ms, octave)
                 pieces.extend((tone, gap))
                 at += len(tone) + len(gap)
             words.append(WordTime(word, round(start * 1000 / SAMPLE_RATE),
@@ -66,10 +69,10 @@ class FakeEngine:
         return [VoiceInfo("fake", "Fake test voice (tones)", ("en",))]
 
 
-def _syllable(rng: np.random.Generator, syllable_ms: float) -> np.ndarray:
+def _syllable(rng: np.random.Generator, syllable_ms: float, octave: float) -> np.ndarray:
     n = int(SAMPLE_RATE * syllable_ms * rng.uniform(0.6, 1.0) / 1000)
     t = np.arange(n) / SAMPLE_RATE
-    pitch = rng.uniform(110, 180)
+    pitch = rng.uniform(110, 180) * octave
     envelope = np.sin(np.pi * np.arange(n) / n)
     # A formant-like partial near 2.5 kHz gives the tones speech's balance of
     # loudness (K-weighted) to level (RMS), as the audio checks measure both.

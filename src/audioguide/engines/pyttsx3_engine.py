@@ -139,12 +139,21 @@ class Pyttsx3Engine:
         engine.setProperty("volume", voice.volume if voice.volume is not None else 1.0)
         self._applied = voice
 
+    def check_voice(self, voice: Voice) -> None:
+        """Refuse at once, before any worker starts, a variant espeak-ng does not have."""
+        if voice.voice and "+" in voice.voice:
+            _check_variant(voice.voice.partition("+")[2])
+
     def _voice_id(self, name: str) -> str:
-        """The engine's id for a voice id, a voice name or a language (en-US falls back to en)."""
+        """The engine's id for a voice id, a voice name or a language (en-US falls back to
+        en), with an espeak-ng variant after a plus sign (en-us+f3) kept on it."""
+        name, plus, variant = name.partition("+")
+        if plus:
+            _check_variant(variant)
         lowered = name.lower()
         for candidate in (name, lowered, lowered.split("-")[0]):
             if candidate in self._voice_ids:
-                return self._voice_ids[candidate]
+                return self._voice_ids[candidate] + plus + variant
         raise UsageError(f"unknown voice {name!r}; `audioguide voices` lists them")
 
     def synthesize(self, text: str, voice: Voice, out: Path) -> tuple[WordTime, ...] | None:
@@ -178,6 +187,33 @@ class Pyttsx3Engine:
             )
             result.append(VoiceInfo(info.id, info.name, languages))
         return result
+
+
+@cache
+def espeak_variants() -> frozenset[str]:
+    """espeak-ng's voice variants (f3, Alex, klatt...), as `espeak-ng --voices=variant`
+    lists their files; empty where espeak-ng is not the engine."""
+    exe = shutil.which("espeak-ng") if sys.platform.startswith("linux") else None
+    if exe is None:
+        return frozenset()
+    listed = subprocess.run([exe, "--voices=variant"], capture_output=True, text=True,
+                            timeout=30).stdout
+    return frozenset(line.split()[4].removeprefix("!v/") for line in listed.splitlines()[1:]
+                     if len(line.split()) >= 5)
+
+
+def _check_variant(variant: str) -> None:
+    """A variant espeak-ng does not have would be ignored without a word (the plain voice
+    speaks instead): refuse it, naming the close ones (names are case-sensitive)."""
+    known = espeak_variants()
+    if not known:
+        raise UsageError(f"voice variants (+{variant}) are espeak-ng's; this system's speech "
+                         "engine has none")
+    if variant not in known:
+        close = sorted(v for v in known if v.lower() == variant.lower()) or ["f1", "f3", "m3"]
+        raise UsageError(f"espeak-ng has no voice variant {variant!r} (names are case-"
+                         f"sensitive; try {', '.join(close)}); `espeak-ng --voices=variant` "
+                         "lists them")
 
 
 def _enable_phoneme_input() -> None:
