@@ -93,7 +93,7 @@ def test_the_committed_script_is_checked_by_default(tmp_path: Path,
     monkeypatch.chdir(tmp_path)
     result = run("check")
     assert result.exit_code == 0
-    assert "script/crying-during-sex.md:36: LMFT -> L M F T (to listen to: an initialism" \
+    assert "script/crying-during-sex.md:41: LMFT -> L M F T (to listen to: an initialism" \
         in result.stdout
 
 

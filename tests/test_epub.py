@@ -17,6 +17,7 @@ import pytest
 
 from audioguide.tools import decode_duration_ms
 from conftest import SMALL_SCRIPT, cli_render_only, manifest, render_fake
+from vttcheck import INLINE_TIMESTAMP
 
 EPUBCHECK_JAR = Path("/usr/share/java/epubcheck.jar")
 NS = {
@@ -187,13 +188,14 @@ def chapter_documents(book: Book) -> list[ET.Element]:
 
 
 def vtt_cues(path: Path) -> list[str]:
-    """The payload text of every cue of a WebVTT file, unescaped."""
+    """The payload text of every cue of a WebVTT file, unescaped, without word timestamps."""
     cues = []
     for block in path.read_text(encoding="utf-8").split("\n\n")[1:]:
         lines = block.strip("\n").split("\n")
         timing = next((i for i, line in enumerate(lines) if "-->" in line), None)
         if timing is not None:
-            cues.append(html.unescape(" ".join(lines[timing + 1:])))
+            payload = INLINE_TIMESTAMP.sub("", " ".join(lines[timing + 1:]))
+            cues.append(html.unescape(payload))
     return cues
 
 

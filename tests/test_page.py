@@ -534,3 +534,52 @@ def test_screenshots(browser: Any, server: EditionServer, shots: Path) -> None:
         Path(keep).mkdir(parents=True, exist_ok=True)
         for png in shots.glob("*.png"):
             shutil.copy(png, Path(keep) / png.name)
+
+
+@pytest.mark.browser
+@pytest.mark.parametrize("colours", ["normal", "forced"])
+def test_word_highlight_follows_playback(browser: Any, server: EditionServer, axe_source: str,
+                                         article_edition: Path, colours: str) -> None:
+    """With "highlight each word" on (remembered across visits), the word being spoken is
+    marked inside the current sentence and moves on while playing; focus stays where it
+    was, nothing is a live region, axe-core finds no violation, and forced colours still
+    show the mark."""
+    sentences = [s for c in manifest(article_edition)["chapters"] for s in c["sentences"]]
+    words = {s["id"]: [w["text"] for w in s["words"]] for s in sentences}
+    context: dict[str, Any] = {"forced_colors": "active"} if colours == "forced" else {}
+    page = open_page(browser, server, **context)
+    assert page.locator(".word-current").count() == 0
+    page.get_by_label("Highlight each word as it is spoken").check()
+    page.reload(wait_until="load")
+    page.wait_for_selector(".chapter-button")
+    assert page.get_by_label("Highlight each word as it is spoken").is_checked()
+    play_chapter(page, 3)
+    page.wait_for_selector(".sentence.is-current .word-current")
+    focused = page.evaluate("document.activeElement.outerHTML")
+    first = page.evaluate("(() => { const w = document.querySelector('.word-current');"
+                          " return [w.closest('.sentence').id, w.textContent]; })()")
+    assert first[1] in words[first[0]]
+    page.wait_for_function(
+        "([id, text]) => { const w = document.querySelector('.word-current');"
+        " return w && (w.closest('.sentence').id !== id || w.textContent !== text); }",
+        arg=first, timeout=10_000)
+    assert page.locator(".word-current").count() == 1
+    assert page.evaluate("document.activeElement.outerHTML") == focused
+    assert page.locator(".transcript [aria-live], .transcript [role=status]").count() == 0
+    style = page.evaluate("""() => { const s = getComputedStyle(
+        document.querySelector('.word-current'));
+        return [s.outlineStyle, s.textDecorationLine, s.backgroundColor,
+                getComputedStyle(document.querySelector('.sentence.is-current'))
+                .backgroundColor]; }""")
+    if colours == "forced":
+        assert style[0] == "solid" and style[2] != style[3]
+    else:
+        assert "underline" in style[1] and style[2] != style[3]
+    page.evaluate("document.getElementById('player').pause()")
+    assert axe_violations(page, axe_source, least_passes=20) == []
+    page.get_by_label("Highlight each word as it is spoken").uncheck()
+    page.evaluate("document.getElementById('player').play()")
+    page.wait_for_function("document.querySelectorAll('.word-current').length === 0")
+    texts = page.eval_on_selector_all(".transcript .sentence", "els => els.map(e => e.textContent)")
+    assert texts == [s["text"] for s in sentences]  # the marks left the text as it was
+    close(page)

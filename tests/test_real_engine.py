@@ -6,6 +6,7 @@ they fail and say how to install it.
 
 from __future__ import annotations
 
+import json
 import multiprocessing
 import shutil
 import subprocess
@@ -16,17 +17,30 @@ import wave
 from pathlib import Path
 
 import pytest
+from click.testing import CliRunner
 from mutagen.id3 import ID3
 
 import faulty_engines  # noqa: F401  (registers the "hanging" and "crashing" engines)
 from audioguide import engines, narrate
 from audioguide.assembly import trim
+from audioguide.cli import main
 from audioguide.errors import EngineError
 from audioguide.narrate import clip_key
 from audioguide.render import RenderOptions, RenderResult, render, voice_for
 from audioguide.script import parse_script
-from readback import decoded_ms, loudness_lufs, probed_chapters, tree_digests, true_peak_dbtp
+from readback import (
+    decode,
+    decoded_ms,
+    loudness_lufs,
+    offset_ms,
+    onset_ms,
+    pitch_hz,
+    probed_chapters,
+    tree_digests,
+    true_peak_dbtp,
+)
 from test_audio_core import PAUSES_SCRIPT, check_lengths, check_masters, check_pauses
+from test_cli import one_error_line
 
 pytestmark = pytest.mark.real_engine
 
@@ -242,3 +256,103 @@ def test_real_masters_pass_acx_checks(real_pauses: tuple[Path, Path]) -> None:
 def test_real_lengths_are_exact(real_pauses: tuple[Path, Path]) -> None:
     """Every reader gets the real-voice files' lengths from their headers."""
     check_lengths(real_pauses[0])
+
+
+WORDS_SCRIPT = textwrap.dedent("""\
+    ---
+    title: "Words Heard"
+    author: "Test Author"
+    source: "Test Publication"
+    language: en-US
+    narrator: "Synthetic voice: eSpeak NG, US English"
+    rate: 165
+    quotes:
+      voice: en-us+f3
+      name: "eSpeak NG, US English, female variant"
+    lexicon:
+      Shadeen: "[[S@d'i:n]]"
+    ---
+
+    ## Words
+
+    Shadeen Francis, LMFT, CST, is a licensed marriage and family therapist.
+
+    They’re crying, and that’s okay — it’s a release. In 1987 it cost $5.99.
+
+    > “Tears can have many origins,” says Francis. “This release can stem from arousal.”
+    """)
+
+
+def _letters(text: str) -> str:
+    return "".join(ch for ch in text.lower() if ch.isalnum())
+
+
+@pytest.fixture(scope="module")
+def real_words(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A script of numbers, abbreviations, a lexicon word and quotations (in a second
+    voice), rendered through pyttsx3 and espeak-ng."""
+    require_espeak()
+    base = tmp_path_factory.mktemp("real-words")
+    script = base / "words.md"
+    script.write_text(WORDS_SCRIPT, encoding="utf-8")
+    return render(script, RenderOptions(output=base / "audio", cache=base / "cache", jobs=2,
+                                        formats=("captions", "mp3"))).folder
+
+
+def test_real_word_times_follow_the_audio(real_words: Path) -> None:
+    """espeak-ng's word times are in order and inside their sentence; the first word starts
+    within 60 ms of the speech onset and the last ends within 120 ms of its offset in the
+    decoded MP3; every word of the written text is there."""
+    book = json.loads((real_words / "manifest.json").read_text(encoding="utf-8"))
+    mp3 = real_words / f"{real_words.name}.mp3"
+    sentences = [s for c in book["chapters"] for s in c["sentences"]]
+    for sentence in sentences:
+        words = sentence["words"]
+        assert words, sentence["text"]
+        assert "".join(_letters(w["text"]) for w in words) == _letters(sentence["text"])
+        for word, following in zip(words, words[1:] + [None], strict=True):
+            assert sentence["start_ms"] <= word["start_ms"] <= word["end_ms"] \
+                <= sentence["end_ms"], word
+            if following is not None:
+                assert word["start_ms"] <= following["start_ms"], (word, following)
+        onset = onset_ms(mp3, sentence["start_ms"])
+        offset = offset_ms(mp3, sentence["end_ms"])
+        assert abs(words[0]["start_ms"] - onset) <= 60, (sentence["text"], onset)
+        assert abs(words[-1]["end_ms"] - offset) <= 120, (sentence["text"], offset)
+
+
+def test_real_quotations_are_heard_in_the_quote_voice(real_words: Path) -> None:
+    """espeak-ng's female variant speaks the quotations: both halves of the one split by
+    its attribution are in the higher register, the attribution and plain sentences in the
+    narrator's."""
+    book = json.loads((real_words / "manifest.json").read_text(encoding="utf-8"))
+    audio = decode(real_words / f"{real_words.name}.mp3")
+    sentences = [s for c in book["chapters"] for s in c["sentences"]]
+    quoted = [s for s in sentences if "voices" in s]
+    assert [[v["voice"] for v in s["voices"]] for s in quoted] == [["quote", "narrator"],
+                                                                   ["quote"]]
+    narrator = [pitch_hz(audio, s["start_ms"], s["end_ms"]) for s in sentences
+                if "voices" not in s and s["end_ms"] - s["start_ms"] > 1000]
+    narrator.append(pitch_hz(audio, quoted[0]["voices"][1]["start_ms"],
+                             quoted[0]["voices"][1]["end_ms"]))
+    quotes = [pitch_hz(audio, v["start_ms"], v["end_ms"]) for s in quoted for v in s["voices"]
+              if v["voice"] == "quote"]
+    assert min(quotes) > 1.5 * max(narrator), (quotes, narrator)
+    assert book["narrator"] == ("Synthetic voice: eSpeak NG, US English; quotations: "
+                                "eSpeak NG, US English, female variant")
+
+
+def test_a_quote_voice_variant_espeak_lacks_is_a_script_error(tmp_path: Path) -> None:
+    """A misspelled variant would be ignored by espeak-ng without a word: it is refused
+    before any synthesis, naming the script's line."""
+    require_espeak()
+    script = tmp_path / "words.md"
+    script.write_text(WORDS_SCRIPT.replace("voice: en-us+f3", "voice: en-us+F3"),
+                      encoding="utf-8")
+    result = CliRunner().invoke(main, ["render", str(script), "-o", str(tmp_path / "audio"),
+                                       "--cache", str(tmp_path / "cache")])
+    assert result.exit_code == 2
+    line = one_error_line(result.stderr, after_progress=True)
+    assert line.startswith(f"audioguide: error: {script}:9: quotes voice 'en-us+F3': espeak-ng "
+                           "has no voice variant 'F3' (names are case-sensitive; try f3)"), line
+    assert not (tmp_path / "audio" / "words").exists()

@@ -328,7 +328,8 @@ def test_prune_by_size_and_age(tmp_path):
     script, cache, output = _small(tmp_path), tmp_path / "cache", tmp_path / "audio"
     render_fake(script, output, cache, formats=("mp3",))
     old = sorted((cache / "clips").rglob("*.wav"))[0]
-    os.utime(old, (time.time() - 40 * 86400,) * 2)
+    for part in old.parent.glob(old.name.split(".")[0] + ".*"):  # the clip and its word times
+        os.utime(part, (time.time() - 40 * 86400,) * 2)
     code, out = cli("cache", "--cache", cache, "prune", "--older-than", "30")
     assert code == 0 and out.startswith(f"{cache}: removed 1 entries")
     assert not old.exists()

@@ -408,12 +408,14 @@ def test_article_script() -> None:
     assert script.content_note == " ".join(s.text for s in script.chapters[0].sentences[1:])
     for sentence in script.sentences():
         assert "FrancisLMFT" not in sentence.text and "FrancisLMFT" not in sentence.spoken
-    assert dict(script.lexicon) == {"Shadeen": "Shuh-deen", "postcoital": "post-koeittle",
-                                    "tristesse": "tree-stess", "tears": "teers"}
+    assert dict(script.lexicon) == {"Shadeen": "[[S@d'i:n]]", "postcoital": "post-koeittle",
+                                    "tristesse": "tree-stess", "tears": "teers",
+                                    "they’re": "[[De@]]"}
     spoken = " ".join(s.spoken for s in script.sentences())
     text = " ".join(s.text for s in script.sentences())
-    assert "Shuh-deen" in spoken and "Shadeen" not in spoken
-    assert "Shadeen" in text and "Shuh-deen" not in text
+    assert "[[S@d'i:n]]" in spoken and "Shadeen" not in spoken
+    assert "[[De@]]" in spoken and "they’re" not in spoken
+    assert "Shadeen" in text and "[[" not in text
 
 
 # Text shaped like Markdown, so that the fuzzing reaches the body parser's corners.

@@ -4,7 +4,9 @@ Browsers and webvtt-py accept malformed files without a word (Chromium drops eve
 cue of a file whose timestamps use a comma), so the tests check the files against
 the WebVTT specification themselves, more strictly than it requires where
 audioguide promises more: timestamps always with hours, one payload line, every
-`&`, `<` and `>` written as a character reference.
+`&`, `<` and `>` written as a character reference, and no tag but inline timestamps
+(`<00:01:02.345>`), each later than the cue's start and the one before it and earlier
+than the cue's end.
 """
 
 from __future__ import annotations
@@ -17,6 +19,7 @@ from itertools import pairwise
 TIMESTAMP = r"(\d{2,}):([0-5]\d):([0-5]\d)\.(\d{3})"
 TIMING_LINE = re.compile(rf"^{TIMESTAMP} --> {TIMESTAMP}$")
 # The character references a cue text may use (the WebVTT escapes; named and numeric).
+INLINE_TIMESTAMP = re.compile(rf"<{TIMESTAMP}>")
 REFERENCE = re.compile(r"&(?:[A-Za-z][A-Za-z0-9]*|#\d+|#[xX][0-9A-Fa-f]+);")
 
 
@@ -35,7 +38,15 @@ class Cue:
 
     @property
     def text(self) -> str:
-        return html.unescape(self.payload)
+        return html.unescape(INLINE_TIMESTAMP.sub("", self.payload))
+
+    @property
+    def word_starts(self) -> list[tuple[int, str]]:
+        """The inline timestamps (ms) with the text each one precedes, up to the next."""
+        parts = INLINE_TIMESTAMP.split(self.payload)
+        # split() gives the text before the first tag, then four groups and text per tag
+        return [(_ms(*parts[i:i + 4]), html.unescape(parts[i + 4]))
+                for i in range(1, len(parts), 5)]
 
 
 def _ms(hours: str, minutes: str, seconds: str, millis: str) -> int:
@@ -110,9 +121,17 @@ def _cue(first: int, block: list[str]) -> Cue:
     payload = payload_lines[0]
     if "-->" in payload:
         raise VTTError(f"line {first + 1}: the payload contains '-->'")
-    if "<" in payload or ">" in payload:
+    last = start
+    for match in INLINE_TIMESTAMP.finditer(payload):
+        at = _ms(*match.groups())
+        if not last < at < end:
+            raise VTTError(f"line {first + 1}: the inline timestamp {match.group()} is not "
+                           "after the cue's start and the one before it and before its end")
+        last = at
+    bare = INLINE_TIMESTAMP.sub("", payload)
+    if "<" in bare or ">" in bare:
         raise VTTError(f"line {first + 1}: the payload contains a raw '<' or '>'")
-    if "&" in REFERENCE.sub("", payload):
+    if "&" in REFERENCE.sub("", bare):
         raise VTTError(f"line {first + 1}: the payload contains a raw '&'")
     if payload != payload.strip():
         raise VTTError(f"line {first + 1}: the payload has leading or trailing spaces")

@@ -53,20 +53,38 @@ def read(path: Path) -> AudioSegment:
     return audio if audio.frame_rate == SAMPLE_RATE else audio.set_frame_rate(SAMPLE_RATE)
 
 
-def trim(path: Path) -> None:
+def trim(path: Path) -> int:
     """Make a fresh clip's leading and trailing quiet exactly CLIP_MARGIN_MS each side:
     the engine's own silence cut, or silence added where it speaks sooner.
 
-    A clip with no sound at all is left as it is (the caller reports it).
+    Returns the ms by which everything in the clip moved (later when positive), for the
+    times that go with it. A clip with no sound at all is left as it is (the caller
+    reports it).
     """
     audio = read(path)
     lead, trail = quiet_edges_ms(audio)
     if lead >= len(audio):
-        return
+        return 0
     margin = silence(round(CLIP_MARGIN_MS * SAMPLE_RATE / 1000))
     trimmed = margin + audio[lead:len(audio) - trail] + margin
     with path.open("wb") as handle:
         trimmed.export(handle, format="wav")
+    return CLIP_MARGIN_MS - lead
+
+
+def join_runs(paths: list[Path], gap_ms: int, out: Path) -> list[int]:
+    """Write the clips at `paths` one after another with `gap_ms` of silence between them
+    into `out`; returns where each starts, in ms."""
+    gap = silence(round(max(0, gap_ms) * SAMPLE_RATE / 1000))
+    joined, starts = silence(0), []
+    for i, path in enumerate(paths):
+        if i:
+            joined += gap
+        starts.append(round(joined.frame_count() * 1000 / SAMPLE_RATE))
+        joined += read(path)
+    with out.open("wb") as handle:
+        joined.export(handle, format="wav")
+    return starts
 
 
 def quiet_edges_ms(audio: AudioSegment) -> tuple[int, int]:

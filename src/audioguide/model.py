@@ -57,6 +57,30 @@ class Span:
     why: str
 
 
+VoiceRole = Literal["narrator", "quote"]
+
+
+@dataclass(frozen=True)
+class Run:
+    """A stretch of a sentence spoken in one voice: the narrator's, or the voice the
+    script gives quoted speech."""
+
+    text: str
+    spoken: str
+    voice: VoiceRole
+
+
+@dataclass(frozen=True)
+class Quotes:
+    """How quoted speech is voiced (the front matter's `quotes:`)."""
+
+    voice: str
+    name: str
+    rate: int | None = None
+    min_words: int = 3
+    line: int = field(default=0, compare=False)  # of `quotes:` in the script, for messages
+
+
 @dataclass(frozen=True)
 class Sentence:
     """One utterance: the written form shown to readers and the form sent to the engine.
@@ -74,6 +98,13 @@ class Sentence:
     kind: BlockKind
     pause_after_ms: int
     changes: tuple[Change, ...] = field(default=(), compare=False)
+    # Set when part or all of it is spoken in another voice than the narrator's; in
+    # order, their spoken forms make up `spoken`.
+    runs: tuple[Run, ...] = ()
+
+    def voiced_runs(self) -> tuple[Run, ...]:
+        """Its runs, or the whole sentence as the narrator's one run."""
+        return self.runs or (Run(self.text, self.spoken, "narrator"),)
 
 
 @dataclass(frozen=True)
@@ -119,6 +150,8 @@ class Script:
     pauses: Pauses
     voice: Voice
     chapters: tuple[Chapter, ...]
+    quotes: Quotes | None = None
+    orientation: bool = False
     # Where each lexicon entry is written (the script or its PLS file, and the line),
     # in the order of `lexicon`.
     lexicon_origins: tuple[tuple[Path, int], ...] = field(default=(), compare=False)
@@ -126,15 +159,45 @@ class Script:
     def sentences(self) -> tuple[Sentence, ...]:
         return tuple(s for c in self.chapters for s in c.sentences)
 
+    @property
+    def disclosure(self) -> str:
+        """Every synthetic voice the edition uses, named for listeners and for tags."""
+        if self.quotes is None:
+            return self.narrator
+        return f"{self.narrator.rstrip('.')}; quotations: {self.quotes.name}"
+
+    def run_voice(self, role: str, narrator: Voice) -> Voice:
+        """The engine settings for a run's voice, given the narrator's."""
+        if role == "quote" and self.quotes is not None:
+            return Voice(engine=narrator.engine, voice=self.quotes.voice,
+                         rate=self.quotes.rate or narrator.rate, volume=narrator.volume)
+        return narrator
+
+
+@dataclass(frozen=True)
+class WordTime:
+    """A word and when it is heard, in ms from the start of the audio it is part of."""
+
+    text: str
+    start_ms: int
+    end_ms: int
+
 
 @dataclass(frozen=True)
 class Clip:
-    """A synthesized sentence on disk with its measured length."""
+    """A synthesized sentence on disk with its measured length.
+
+    `words` are the spoken words' times in the clip, as the engine reported them (empty
+    when it cannot).
+    """
 
     key: str
     path: Path
     frames: int
     sample_rate: int
+    words: tuple[WordTime, ...] = field(default=(), compare=False)
+    # Where each voice speaks in a clip joined from runs: (voice, start ms, end ms).
+    runs: tuple[tuple[str, int, int], ...] = field(default=(), compare=False)
 
     @property
     def duration_ms(self) -> int:
@@ -162,8 +225,23 @@ class BookAudio:
 
 
 @dataclass(frozen=True)
+class WordTiming:
+    """When a word of a sentence's written text is spoken: in the whole-book files and in
+    its chapter's own file."""
+
+    text: str
+    start_ms: int
+    end_ms: int
+    start_in_chapter_ms: int
+    end_in_chapter_ms: int
+
+
+@dataclass(frozen=True)
 class SentenceTiming:
-    """When a sentence is spoken: in the whole-book files and in its chapter's own file."""
+    """When a sentence is spoken: in the whole-book files and in its chapter's own file.
+
+    `words` is empty when the engine reported no word times.
+    """
 
     id: str
     text: str
@@ -171,6 +249,9 @@ class SentenceTiming:
     end_ms: int
     start_in_chapter_ms: int
     end_in_chapter_ms: int
+    words: tuple[WordTiming, ...] = ()
+    # Only for a sentence with quoted speech: (voice, start ms, end ms) in the book.
+    voices: tuple[tuple[str, int, int], ...] = ()
 
 
 @dataclass(frozen=True)

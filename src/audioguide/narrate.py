@@ -10,6 +10,7 @@ from __future__ import annotations
 import errno
 import hashlib
 import importlib
+import json
 import multiprocessing
 import os
 import shutil
@@ -17,14 +18,14 @@ import tempfile
 import threading
 import wave
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from multiprocessing.connection import Connection
 from pathlib import Path
 
 from . import engines
-from .errors import AudioguideError, EngineError, OutputError, UsageError
+from .errors import AudioguideError, EngineError, OutputError, ScriptError, UsageError
 from .fsutil import cache_error, move_into
-from .model import Clip, Script, Sentence, Voice
+from .model import Clip, Script, Sentence, Voice, WordTime
 from .timeline import CLIP_MARGIN_MS, SILENCE_THRESHOLD_DBFS
 
 Progress = Callable[[str, int, int], None]
@@ -56,9 +57,10 @@ def default_cache_dir() -> Path:
     return Path(base) / "audioguide"
 
 
-# Clips are kept trimmed to their speech and this margin (timeline.py): a change to
-# how they are trimmed is a change to every clip.
-CLIP_FORMAT = f"trimmed to {CLIP_MARGIN_MS} ms at {SILENCE_THRESHOLD_DBFS} dBFS"
+# Clips are kept trimmed to their speech and this margin (timeline.py), each with the
+# times of its words beside it: a change to either is a change to every clip.
+CLIP_FORMAT = (f"trimmed to {CLIP_MARGIN_MS} ms at {SILENCE_THRESHOLD_DBFS} dBFS; "
+               "word times in a sidecar")
 
 
 def clip_key(identity: str, spoken: str) -> str:
@@ -76,7 +78,8 @@ class NarrationStats:
 
 
 class ClipCache:
-    """Content-addressed WAV clips; a damaged entry reads as missing, never as audio."""
+    """Content-addressed WAV clips, each with a JSON sidecar of its word times; a damaged
+    entry, or a sidecar that is not the WAV's own, reads as missing, never as audio."""
 
     def __init__(self, root: Path):
         self.root = root / "clips"
@@ -84,9 +87,25 @@ class ClipCache:
     def path(self, key: str) -> Path:
         return self.root / key[:2] / f"{key}.wav"
 
+    def words_path(self, key: str) -> Path:
+        return self.root / key[:2] / f"{key}.words.json"
+
     def get(self, key: str) -> Clip | None:
         path = self.path(key)
-        return self.get_file(path, key)
+        clip = self.get_file(path, key)
+        if clip is None:
+            return None
+        try:
+            sidecar = json.loads(self.words_path(key).read_text(encoding="utf-8"))
+            if sidecar["wav_sha256"] != _digest(path):
+                return None
+            words = tuple(WordTime(str(text), int(start), int(end))
+                          for text, start, end in sidecar["words"])
+            runs = tuple((str(role), int(start), int(end))
+                         for role, start, end in sidecar.get("runs", ()))
+        except (OSError, ValueError, KeyError, TypeError):
+            return None
+        return replace(clip, words=words, runs=runs)
 
     @staticmethod
     def get_file(path: Path, key: str = "") -> Clip | None:
@@ -126,53 +145,148 @@ class ClipCache:
         if free < needed:
             raise cache_error(OSError(errno.ENOSPC, os.strerror(errno.ENOSPC)), self.root)
 
-    def commit(self, key: str, staged: Path) -> Clip:
-        """Trim a freshly synthesized clip to its speech and put it in the cache."""
+    def commit(self, key: str, staged: Path, words: tuple[WordTime, ...] | None = None,
+               runs: tuple[tuple[str, int, int], ...] = ()) -> Clip:
+        """Trim a freshly synthesized clip to its speech and put it in the cache, with the
+        times of its words (moved as the trim moved the audio) written beside it first,
+        and for a clip joined from runs, where each voice speaks."""
         from .assembly import trim  # pydub: only when there is something to synthesize
 
-        if self.get_file(staged):
-            trim(staged)
+        clip = self.get_file(staged)
+        shift = trim(staged) if clip else 0
+        trimmed = self.get_file(staged)
+        length_ms = trimmed.duration_ms if trimmed else 0
+        moved = [(w.text, _clamp(w.start_ms + shift, length_ms),
+                  _clamp(w.end_ms + shift, length_ms)) for w in words or ()]
+        sidecar = self.words_path(key)
+        fd, name = tempfile.mkstemp(prefix=f".{key[:12]}-", suffix=".json", dir=sidecar.parent)
+        with os.fdopen(fd, "w", encoding="utf-8") as handle:
+            json.dump({"wav_sha256": _digest(staged) if trimmed else "", "words": moved,
+                       "runs": [(role, _clamp(start + shift, length_ms),
+                                 _clamp(end + shift, length_ms)) for role, start, end in runs]},
+                      handle, ensure_ascii=False)
+        os.replace(name, sidecar)
         final = self.path(key)
         try:
             move_into(staged, final)
         except OSError as exc:
             raise cache_error(exc, self.root) from None
-        clip = self.get(key)
-        if clip is None:
+        made = self.get(key)
+        if made is None:
             final.unlink(missing_ok=True)
+            sidecar.unlink(missing_ok=True)
             raise EngineError("the engine wrote no usable audio (an empty or damaged WAV file)")
-        return clip
+        return made
+
+
+def _digest(path: Path) -> str:
+    return hashlib.sha256(path.read_bytes()).hexdigest()
+
+
+def _clamp(ms: int, length_ms: int) -> int:
+    return max(0, min(ms, length_ms))
 
 
 def narrate(script: Script, voice: Voice, cache: ClipCache, jobs: int,
             progress: Progress | None = None, where: Path | None = None
             ) -> tuple[dict[str, Clip], NarrationStats]:
-    """Clips for every sentence of `script`, keyed by sentence id; synthesizes what is missing."""
+    """Clips for every sentence of `script`, keyed by sentence id; synthesizes what is missing.
+
+    A sentence with quoted speech is spoken in runs, each in its voice and cached on its
+    own, then joined into the sentence's clip (cached too) with RUN_GAP_MS between runs.
+    """
     engine = engines.create(voice.engine)
     identity = engine.identity(voice)
+    voices = {role: script.run_voice(role, voice) for role in ("narrator", "quote")}
+    identities = {role: engine.identity(v) for role, v in voices.items()}
     # A sentence with nothing to speak (only emoji, say) is shown, not narrated.
     sentences = [s for s in script.sentences() if s.spoken]
-    clips: dict[str, Clip] = {}
-    missing: dict[str, list[Sentence]] = {}
+    found: dict[str, Clip] = {}
+    missing: dict[str, Job] = {}
+    planned: dict[str, list[str]] = {}
     for sentence in sentences:
-        key = clip_key(identity, sentence.spoken)
-        clip = cache.get(key)
-        if clip is not None:
-            clips[sentence.id] = clip
-        else:
-            missing.setdefault(key, []).append(sentence)
+        keys = planned[sentence.id] = []
+        for run in sentence.voiced_runs():
+            key = clip_key(identities[run.voice], run.spoken)
+            keys.append(key)
+            if key in missing:
+                missing[key].sentences.append(sentence)
+            elif key not in found:
+                clip = cache.get(key)
+                if clip is not None:
+                    found[key] = clip
+                else:
+                    missing[key] = Job(key, run.spoken, voices[run.voice], [sentence])
     if missing:
         engine.check()
-        made = _synthesize(engine, voice, list(missing.items()), cache, jobs, progress,
-                           where or script.path)
-        for key, clip in made.items():
-            for sentence in missing[key]:
-                clips[sentence.id] = clip
+        _check_quote_voice(engine, script, voices["quote"])
+        found.update(_synthesize(engine, voice, list(missing.values()), cache, jobs, progress,
+                                 where or script.path))
+    clips: dict[str, Clip] = {}
+    for sentence in sentences:
+        runs = sentence.voiced_runs()
+        parts = [found[key] for key in planned[sentence.id]]
+        if len(parts) > 1:
+            clips[sentence.id] = _joined(cache, parts, [run.voice for run in runs])
+        elif runs[0].voice != "narrator":
+            clips[sentence.id] = replace(parts[0], runs=((runs[0].voice, 0,
+                                                           parts[0].duration_ms),))
+        else:
+            clips[sentence.id] = parts[0]
     return clips, NarrationStats(clips=len(sentences), synthesized=len(missing),
                                  engine=identity)
 
 
-Job = tuple[str, list[Sentence]]
+def _check_quote_voice(engine: engines.Engine, script: Script, voice: Voice) -> None:
+    """A quote voice the engine cannot speak is the script's error, named at its line."""
+    check = getattr(engine, "check_voice", None)
+    if script.quotes is None or check is None:
+        return
+    try:
+        check(voice)
+    except AudioguideError as exc:
+        raise ScriptError(f"quotes voice {voice.voice!r}: {exc.message}", path=script.path,
+                         line=script.quotes.line) from None
+
+
+# The quiet between two runs of a sentence in different voices (with the runs' own
+# margins): about what espeak-ng leaves at a comma, where a quotation meets its attribution.
+RUN_GAP_MS = 200
+
+
+def _joined(cache: ClipCache, parts: list[Clip], roles: list[str]) -> Clip:
+    """One clip of runs in their voices, in order, from the cache or joined now."""
+    recipe = "\0".join(["joined", CLIP_FORMAT, str(RUN_GAP_MS), *roles,
+                         *(part.key for part in parts)])
+    key = hashlib.sha256(recipe.encode()).hexdigest()
+    clip = cache.get(key)
+    if clip is not None:
+        return clip
+    from .assembly import join_runs  # pydub: only when there is something to join
+
+    staged = cache.staging(key)
+    try:
+        offsets = join_runs([part.path for part in parts], RUN_GAP_MS - 2 * CLIP_MARGIN_MS,
+                            staged)
+        words = tuple(WordTime(w.text, w.start_ms + at, w.end_ms + at)
+                      for part, at in zip(parts, offsets, strict=True) for w in part.words)
+        runs = tuple((role, at, at + part.duration_ms)
+                     for role, part, at in zip(roles, parts, offsets, strict=True))
+        return cache.commit(key, staged, words, runs)
+    except OSError as exc:
+        raise cache_error(exc, cache.root) from None
+    finally:
+        staged.unlink(missing_ok=True)
+
+
+@dataclass(frozen=True)
+class Job:
+    """A clip to synthesize: its key, the text and voice, and the sentences it is for."""
+
+    key: str
+    spoken: str
+    voice: Voice
+    sentences: list[Sentence]
 
 
 def partition(work: list[Job], lanes: int) -> list[list[Job]]:
@@ -182,13 +296,13 @@ def partition(work: list[Job], lanes: int) -> list[list[Job]]:
     clip depends on what its worker spoke before it. Fixed runs for fresh workers
     make a cold render reproducible; a queue shared by the workers would not be.
     """
-    total = sum(len(sentences[0].spoken) for _, sentences in work)
+    total = sum(len(job.spoken) for job in work)
     runs: list[list[Job]] = [[] for _ in range(lanes)]
     done = 0
     for job in work:
         lane = min(lanes - 1, done * lanes // max(1, total))
         runs[lane].append(job)
-        done += len(job[1][0].spoken)
+        done += len(job.spoken)
     return [run for run in runs if run]
 
 
@@ -201,22 +315,22 @@ def _synthesize(engine: engines.Engine, voice: Voice, work: list[Job], cache: Cl
 
     def run(speaker: _Speaker, lane: list[Job]) -> None:
         try:
-            for key, sentences in lane:
+            for job in lane:
                 if failures:
                     return
                 try:
-                    clip = speaker.speak(sentences[0].spoken, key)
+                    clip = speaker.speak(job.spoken, job.key, job.voice)
                 except OutputError as exc:
                     failures.append(exc)
                     return
                 except AudioguideError as exc:
-                    first = sentences[0]
+                    first = job.sentences[0]
                     preview = first.text if len(first.text) <= 60 else first.text[:57] + "..."
                     failures.append(EngineError(f"could not synthesize {preview!r}: {exc.message}",
                                                 path=where, line=first.line))
                     return
                 with lock:
-                    results[key] = clip
+                    results[job.key] = clip
                     if progress:
                         progress("narrate", len(results), total)
         finally:
@@ -248,22 +362,23 @@ class _Speaker:
         self.process: multiprocessing.process.BaseProcess | None = None
         self.conn: Connection | None = None
 
-    def speak(self, text: str, key: str) -> Clip:
+    def speak(self, text: str, key: str, voice: Voice | None = None) -> Clip:
+        """The clip of `text` in `voice` (the lane's own when not given), made and cached."""
         try:
-            return self._attempt(text, key)
+            return self._attempt(text, key, voice or self.voice)
         except EngineError:
             self._stop()
-            return self._attempt(text, key)
+            return self._attempt(text, key, voice or self.voice)
 
-    def _attempt(self, text: str, key: str) -> Clip:
+    def _attempt(self, text: str, key: str, voice: Voice) -> Clip:
         staged = self.cache.staging(key)
         try:
             self.cache.check_space(text)
             if self.engine.isolated:
-                self._remote(text, staged)
+                words = self._remote(text, staged, voice)
             else:
-                self.engine.synthesize(text, self.voice, staged)
-            return self.cache.commit(key, staged)
+                words = self.engine.synthesize(text, voice, staged)
+            return self.cache.commit(key, staged, words)
         except OSError as exc:
             if exc.errno in (errno.ENOSPC, errno.EDQUOT):
                 raise cache_error(exc, self.cache.root) from None
@@ -276,17 +391,17 @@ class _Speaker:
         finally:
             staged.unlink(missing_ok=True)
 
-    def _remote(self, text: str, out: Path) -> None:
+    def _remote(self, text: str, out: Path, voice: Voice) -> tuple[WordTime, ...] | None:
         if self.process is None or not self.process.is_alive():
             self._start()
         assert self.conn is not None
         timeout = _timeout_s() + len(text) / 50
         try:
-            self.conn.send((text, str(out)))
+            self.conn.send((text, str(out), voice))
             if not self.conn.poll(timeout):
                 self._stop()
                 raise EngineError(f"the engine did not finish within {timeout:.0f} s")
-            status, message = self.conn.recv()
+            status, message, answer = self.conn.recv()
         except (EOFError, OSError, BrokenPipeError):
             if self.process is not None:
                 self.process.join(2)  # reap it, or its exit code reads as None
@@ -297,6 +412,8 @@ class _Speaker:
             raise AudioguideError(message)
         if status != "ok":
             raise EngineError(message)
+        words: tuple[WordTime, ...] | None = answer
+        return words
 
     def _start(self) -> None:
         context = multiprocessing.get_context("spawn")
@@ -306,7 +423,7 @@ class _Speaker:
         # module that defines this one registers a third-party engine there too.
         module = type(self.engine).__module__
         self.process = context.Process(target=worker_main,
-                                       args=(name, self.voice, child, module), daemon=True)
+                                       args=(name, child, module), daemon=True)
         self.process.start()
         child.close()
         self.conn = parent
@@ -330,9 +447,9 @@ class _Speaker:
         self._stop()
 
 
-def worker_main(engine_name: str, voice: Voice, conn: Connection,
-                engine_module: str | None = None) -> None:
-    """The body of a spawned synthesis worker: one engine for the life of the process."""
+def worker_main(engine_name: str, conn: Connection, engine_module: str | None = None) -> None:
+    """The body of a spawned synthesis worker: one engine for the life of the process,
+    speaking each request in the voice it names."""
     from .tools import die_with_parent
 
     die_with_parent()  # a killed render takes its workers with it
@@ -352,16 +469,16 @@ def worker_main(engine_name: str, voice: Voice, conn: Connection,
             return
         if request is None:
             return
-        text, out = request
+        text, out, voice = request
         if engine is None:
-            conn.send(("error", failure))
+            conn.send(("error", failure, None))
             continue
         try:
-            engine.synthesize(text, voice, Path(out))
-            conn.send(("ok", ""))
+            words = engine.synthesize(text, voice, Path(out))
+            conn.send(("ok", "", words))
         except AudioguideError as exc:
             kind = "usage" if exc.exit_code == 2 else "error"
-            conn.send((kind, exc.message))
+            conn.send((kind, exc.message, None))
         except Exception as exc:  # noqa: BLE001 - any engine failure is reported, not raised
-            conn.send(("error", f"{type(exc).__name__}: {exc}"))
+            conn.send(("error", f"{type(exc).__name__}: {exc}", None))
 

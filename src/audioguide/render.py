@@ -187,7 +187,7 @@ def render(script_path: Path, options: RenderOptions, progress: Progress | None 
             edition = publish.Edition(
                 script=script, timeline=mastered.timeline, book_audio=mastered.book,
                 chapter_audio=mastered.chapters,
-                folder=edition_dir, work=work, narrator=script.narrator,
+                folder=edition_dir, work=work, narrator=script.disclosure,
                 engine=engine_identity, jobs=options.jobs, formats=formats)
             files = _write_formats(edition, ("cover", *formats), progress)
             shared = share_identical([p for p in files if p.name.endswith(AUDIO_SUFFIXES)])

@@ -9,7 +9,7 @@ from __future__ import annotations
 import hashlib
 import html.parser
 import re
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
@@ -20,14 +20,32 @@ from markdown_it.token import Token
 
 from . import pls
 from .errors import ScriptError
-from .model import BlockKind, Chapter, Pauses, Script, Sentence, Source, Span, Voice
+from .model import (
+    BlockKind,
+    Change,
+    Chapter,
+    Pauses,
+    Quotes,
+    Run,
+    Script,
+    Sentence,
+    Source,
+    Span,
+    Voice,
+)
 from .names import slugify, unique_slugs
+from .quotes import quotation_ranges, runs
 from .speech import check_lexicon, clean_text, speak, split_sentences
 
 KNOWN_KEYS = {
     "title", "author", "byline", "source", "language", "narrator", "description",
     "slug", "content_note", "voice", "rate", "volume", "pauses", "lexicon", "lexicon_file",
+    "quotes", "orientation",
 }
+QUOTES_KEYS = {"voice", "name", "rate", "min_words"}
+# What a chapter's spoken heading says first when the script asks for orientation.
+ORIENTATION = {"en": "Chapter {number} of {count}.", "fr": "Chapitre {number} sur {count}.",
+               "es": "Capítulo {number} de {count}.", "de": "Kapitel {number} von {count}."}
 PAUSE_KEYS = {"sentence", "paragraph", "chapter", "lead_in", "tail"}
 MAX_PAUSE_MS = 60_000
 # Marks what `audioguide init` left for the author to write; a script holding one is refused.
@@ -91,6 +109,8 @@ def parse_text(raw: bytes, path: Path) -> Script:
         pauses=meta.pauses,
         voice=meta.voice,
         chapters=chapters,
+        quotes=meta.quotes,
+        orientation=meta.orientation,
         lexicon_origins=meta.lexicon_origins,
     )
 
@@ -173,6 +193,8 @@ class _FrontMatter:
         self.slug = self._slug(data)
         self.content_note = self._text(data, "content_note")
         self.voice = self._voice(data)
+        self.quotes = self._quotes(data)
+        self.orientation = self._orientation(data)
         self.pauses = self._pauses(data)
         self.lexicon_origins: tuple[tuple[Path, int], ...] = ()
         self.lexicon_file: str | None = None
@@ -312,6 +334,48 @@ class _FrontMatter:
                                    or not 0 < volume <= 1):
             raise self._error("volume", "volume must be a number above 0 and at most 1")
         return Voice(voice=voice, rate=rate, volume=float(volume) if volume is not None else None)
+
+    def _quotes(self, data: dict[str, Any]) -> Quotes | None:
+        value = data.get("quotes")
+        if value is None:
+            return None
+        if not isinstance(value, dict):
+            raise self._error("quotes", "quotes must be a mapping such as  voice: en-us+f3")
+        for key in value:
+            if key not in QUOTES_KEYS:
+                raise self._error(f"quotes.{key}", f"quotes has unknown key {key!r}; it takes "
+                                  + ", ".join(sorted(QUOTES_KEYS)))
+        voice = value.get("voice")
+        if not isinstance(voice, str) or not voice.strip():
+            raise self._error("quotes", "quotes needs a voice for quoted speech, such as "
+                              "voice: en-us+f3 (`audioguide voices` lists them)")
+        name = value.get("name")
+        if name is not None and (not isinstance(name, str) or not name.strip()):
+            raise self._error("quotes.name", "quotes name must be text: how the credits name "
+                              "the voice, such as \"eSpeak NG, US English, female variant\"")
+        rate = value.get("rate")
+        if rate is not None and (isinstance(rate, bool) or not isinstance(rate, int)
+                                 or not 80 <= rate <= 450):
+            raise self._error("quotes.rate", "quotes rate must be a whole number of words per "
+                              "minute, 80 to 450")
+        min_words = value.get("min_words", Quotes.min_words)
+        if isinstance(min_words, bool) or not isinstance(min_words, int) or min_words < 1:
+            raise self._error("quotes.min_words", "quotes min_words must be a whole number, "
+                              "1 or more")
+        voice = voice.strip()
+        return Quotes(voice=voice, name=clean_text(name) if name else f"a second synthetic "
+                      f"voice ({voice})", rate=rate, min_words=min_words,
+                      line=self.line("quotes.voice"))
+
+    def _orientation(self, data: dict[str, Any]) -> bool:
+        value = data.get("orientation", False)
+        if not isinstance(value, bool):
+            raise self._error("orientation", "orientation must be true or false")
+        if value and self.language.split("-")[0].lower() not in ORIENTATION:
+            raise self._error("orientation", "orientation can say the chapter's place only in "
+                              + ", ".join(sorted(ORIENTATION)) + f", not {self.language!r}; "
+                              "remove it")
+        return value
 
     def _pauses(self, data: dict[str, Any]) -> Pauses:
         value = data.get("pauses")
@@ -478,26 +542,46 @@ class _Body:
         for number, ((_, _, items), slug) in numbered:
             heading, *rest = items
             assert isinstance(heading, _Block)
-            chapters.append(self._chapter(number, heading, slug, rest, last=number == len(raw)))
+            chapters.append(self._chapter(number, heading, slug, rest, len(raw)))
         return tuple(chapters)
 
     def _chapter(self, number: int, heading: _Block, slug: str,
-                 items: list[_Block | _Pause], last: bool) -> Chapter:
+                 items: list[_Block | _Pause], count: int) -> Chapter:
         pauses = self.meta.pauses
         lexicon = self.meta.lexicon
         language = self.meta.language
+        quotes = self.meta.quotes
         sentences: list[Sentence] = []
         title, line = heading.text, heading.line
+        last = number == count
 
         def add(text: str, spans: list[Span], sentence_line: int, block: int, kind: BlockKind,
-                pause: int) -> None:
+                pause: int, ranges: Sequence[tuple[int, int]] = (), at: int = 0) -> None:
             spoken, changes = speak(text, lexicon, language, spans)
+            voiced: tuple[Run, ...] = ()
+            if ranges:
+                found: list[Change] = []
+
+                def piece(part: str, start: int, end: int) -> str:
+                    inside = [Span(s.start - start, s.end - start, s.spoken, s.why)
+                              for s in spans if start <= s.start and s.end <= end]
+                    said, made = speak(part, lexicon, language, inside)
+                    found.extend(made)
+                    return said
+
+                voiced = runs(text, at, ranges, piece)
+                if voiced:
+                    spoken = " ".join(r.spoken for r in voiced)
+                    changes = tuple(found)
+            if kind == "heading" and spoken and self.meta.orientation:
+                where = ORIENTATION[language.split("-")[0].lower()]
+                spoken = f"{where.format(number=number, count=count)} {spoken}"
             # Text with nothing to speak (emoji, punctuation) is kept for readers: the
             # captions, transcript and books show it; only a heading must be spoken.
             if spoken or (kind != "heading" and text):
                 sentence_id = f"c{number:02d}s{len(sentences):03d}"
                 sentences.append(Sentence(sentence_id, text, spoken, sentence_line, block, kind,
-                                          pause, changes))
+                                          pause, changes, voiced))
 
         add(title, _spans(title, heading.marks, heading.raw)[0], line, 0, "heading",
             pauses.paragraph_ms)
@@ -513,9 +597,11 @@ class _Body:
             block_number += 1
             parts = split_sentences(item.text, language, [w for w, _ in lexicon])
             spans = _spans(item.text, item.marks, item.raw, parts)
+            ranges = quotation_ranges(item.text, quotes.min_words) if quotes else []
+            starts = _starts(item.text, parts)
             for i, part in enumerate(parts):
                 pause = pauses.paragraph_ms if i == len(parts) - 1 else pauses.sentence_ms
-                add(part, spans[i], item.line, block_number, item.kind, pause)
+                add(part, spans[i], item.line, block_number, item.kind, pause, ranges, starts[i])
         if len(sentences) == 1:  # written-only text counts: the chapter speaks its heading
             raise ScriptError(f"chapter {title!r} has no text; add some or remove the heading",
                               path=self.path, line=line)
@@ -706,6 +792,17 @@ class _TagReader(html.parser.HTMLParser):
         self.events.append(("data", data, {}))
 
 
+def _starts(text: str, parts: list[str]) -> list[int]:
+    """Where each sentence of a block starts in the block's text."""
+    starts: list[int] = []
+    cursor = 0
+    for part in parts:
+        at = text.find(part, cursor)
+        starts.append(at if at >= 0 else cursor)
+        cursor = starts[-1] + len(part)
+    return starts
+
+
 def _spans(text: str, marks: tuple[_Mark, ...], raw: str,
            parts: list[str] | None = None) -> list[list[Span]]:
     """For each sentence of a block, the spans its marks cover.
@@ -714,12 +811,7 @@ def _spans(text: str, marks: tuple[_Mark, ...], raw: str,
     of the raw text before it ends. A mark across two sentences is left to the rules.
     """
     parts = parts if parts is not None else [text]
-    starts: list[int] = []
-    cursor = 0
-    for part in parts:
-        at = text.find(part, cursor)
-        starts.append(at if at >= 0 else cursor)
-        cursor = starts[-1] + len(part)
+    starts = _starts(text, parts)
     result: list[list[Span]] = [[] for _ in parts]
     for mark in sorted(marks, key=lambda m: m.raw_offset):
         at = text.find(mark.written, max(0, len(clean_text(raw[:mark.raw_offset])) - 1))

@@ -29,7 +29,8 @@ from .framing import (
     place,
     to_ms,
 )
-from .model import ChapterTiming, Clip, Script, SentenceTiming, Timeline
+from .model import ChapterTiming, Clip, Script, SentenceTiming, Timeline, WordTime, WordTiming
+from .words import written_words
 
 CLIP_MARGIN_MS = 20
 # Quieter than this, at the edges of a clip, is not speech: well under what a listener
@@ -62,6 +63,7 @@ class Piece:
     sentence_id: str = ""
     text: str = ""
     cut: bool = False  # a pause after which a segment may end
+    words: tuple[WordTime, ...] = ()  # the written words, in ms from the clip's start
 
 
 @dataclass(frozen=True)
@@ -102,7 +104,8 @@ def plan(script: Script, clips: dict[str, Clip]) -> list[list[Piece]]:
         for i, sentence in enumerate(sentences):
             clip = clips.get(sentence.id) if sentence.spoken else None
             if clip is not None:
-                pieces.append(Piece(clip.frames, clip, sentence.id, sentence.text))
+                pieces.append(Piece(clip.frames, clip, sentence.id, sentence.text,
+                                    words=written_words(sentence.text, clip.words)))
             else:  # written only: shown for a moment of quiet
                 pieces.append(Piece(pcm_frames(WRITTEN_ONLY_MS), None, sentence.id,
                                     sentence.text))
@@ -194,9 +197,22 @@ def timeline(script: Script, book: Layout, chapter_files: list[Layout]) -> Timel
             book_at, file_at = book_heard[index], own_heard[first_own + k]
             for piece, offset in _clips(book.segments[index]):
                 begin, finish = _speech(piece, offset)
+                places = _within(offset, begin, finish,
+                                 [(w.start_ms, w.end_ms) for w in piece.words])
+                words = tuple(
+                    WordTiming(word.text, to_ms(book_at + start), to_ms(book_at + end),
+                               to_ms(file_at + start), to_ms(file_at + end))
+                    for word, (start, end) in zip(piece.words, places, strict=True))
+                runs = piece.clip.runs if piece.clip else ()
+                voices = tuple(
+                    (role, to_ms(book_at + start), to_ms(book_at + end))
+                    for (role, _, _), (start, end) in zip(
+                        runs, _within(offset, begin, finish, [(a, b) for _, a, b in runs]),
+                        strict=True))
                 sentences.append(SentenceTiming(
                     piece.sentence_id, piece.text, to_ms(book_at + begin),
-                    to_ms(book_at + finish), to_ms(file_at + begin), to_ms(file_at + finish)))
+                    to_ms(book_at + finish), to_ms(file_at + begin), to_ms(file_at + finish),
+                    words, voices))
         timings.append(ChapterTiming(chapter.number, chapter.title, chapter.slug,
                                      to_ms(book_heard[in_book[0]]),
                                      to_ms(book_heard[in_book[-1] + 1]), to_ms(own_heard[-1]),
@@ -214,6 +230,16 @@ def _clips(segment: Segment) -> list[tuple[Piece, int]]:
             found.append((piece, at))
         at += piece.frames
     return found
+
+
+def _within(offset: int, begin: int, finish: int,
+            spans_ms: list[tuple[int, int]]) -> list[tuple[int, int]]:
+    """Where each (start, end) of a clip (its words, its voices) is heard, in output
+    samples from its segment's start, kept inside the sentence's speech."""
+    def at(ms: int) -> int:
+        return min(finish, max(begin, output_samples(offset + pcm_frames(ms))))
+
+    return [(at(start), at(end)) for start, end in spans_ms]
 
 
 def _speech(piece: Piece, offset: int) -> tuple[int, int]:

@@ -14,7 +14,7 @@ from pathlib import Path
 from typing import Protocol
 
 from ..errors import UsageError
-from ..model import Voice
+from ..model import Voice, WordTime
 
 
 @dataclass(frozen=True)
@@ -41,8 +41,9 @@ class Engine(Protocol):
     def identity(self, voice: Voice) -> str:
         """Everything besides the text that changes the audio: engine, versions, settings."""
 
-    def synthesize(self, text: str, voice: Voice, out: Path) -> None:
-        """Write `text` spoken with `voice` to the WAV file `out`."""
+    def synthesize(self, text: str, voice: Voice, out: Path) -> tuple[WordTime, ...] | None:
+        """Write `text` spoken with `voice` to the WAV file `out`; return when each word
+        is heard in it (ms from the file's start), or None when the engine cannot tell."""
 
     def voices(self) -> list[VoiceInfo]:
         """The voices this engine offers."""

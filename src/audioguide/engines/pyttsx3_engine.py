@@ -28,7 +28,7 @@ from pathlib import Path
 from typing import Any
 
 from ..errors import EngineError, MissingToolError, UsageError
-from ..model import Voice
+from ..model import Voice, WordTime
 from . import VoiceInfo, register
 
 INSTALL_HINT = "install it with: sudo apt-get install espeak-ng  (or run ./dev.sh render)"
@@ -68,6 +68,7 @@ class Pyttsx3Engine:
         self._errors: list[str] = []
         self._voice_ids: dict[str, str] = {}
         self._applied: Voice | None = None
+        self._tap: Any = None
 
     def check(self) -> None:
         if not sys.platform.startswith("linux"):
@@ -105,6 +106,10 @@ class Pyttsx3Engine:
                 _enable_phoneme_input()
                 _stop_only_while_speaking()
             engine = pyttsx3.init("espeak" if linux else None)
+            if linux:
+                from .espeak_words import WordTap
+
+                self._tap = WordTap(engine)
             engine.connect("finished-utterance", self._on_finished)
             engine.connect("error", lambda name, exception: self._errors.append(str(exception)))
             for info in engine.getProperty("voices"):
@@ -134,19 +139,30 @@ class Pyttsx3Engine:
         engine.setProperty("volume", voice.volume if voice.volume is not None else 1.0)
         self._applied = voice
 
+    def check_voice(self, voice: Voice) -> None:
+        """Refuse at once, before any worker starts, a variant espeak-ng does not have."""
+        if voice.voice and "+" in voice.voice:
+            _check_variant(voice.voice.partition("+")[2])
+
     def _voice_id(self, name: str) -> str:
-        """The engine's id for a voice id, a voice name or a language (en-US falls back to en)."""
+        """The engine's id for a voice id, a voice name or a language (en-US falls back to
+        en), with an espeak-ng variant after a plus sign (en-us+f3) kept on it."""
+        name, plus, variant = name.partition("+")
+        if plus:
+            _check_variant(variant)
         lowered = name.lower()
         for candidate in (name, lowered, lowered.split("-")[0]):
             if candidate in self._voice_ids:
-                return self._voice_ids[candidate]
+                return self._voice_ids[candidate] + plus + variant
         raise UsageError(f"unknown voice {name!r}; `audioguide voices` lists them")
 
-    def synthesize(self, text: str, voice: Voice, out: Path) -> None:
+    def synthesize(self, text: str, voice: Voice, out: Path) -> tuple[WordTime, ...] | None:
         engine = self._init()
         self._apply(engine, voice)
         self._errors.clear()
         self._finished.clear()
+        if self._tap is not None:
+            self._tap.reset()
         # pyttsx3 prints "Audio saved to ..." for every file.
         with contextlib.redirect_stdout(io.StringIO()):
             engine.save_to_file(text, str(out))
@@ -157,6 +173,9 @@ class Pyttsx3Engine:
         if self._errors:
             raise EngineError(f"the engine reported: {self._errors[0]}")
         _check_wav(out)
+        if self._tap is None:
+            return None
+        return _words(text, self._tap.events, out)
 
     def voices(self) -> list[VoiceInfo]:
         engine = self._init()
@@ -168,6 +187,33 @@ class Pyttsx3Engine:
             )
             result.append(VoiceInfo(info.id, info.name, languages))
         return result
+
+
+@cache
+def espeak_variants() -> frozenset[str]:
+    """espeak-ng's voice variants (f3, Alex, klatt...), as `espeak-ng --voices=variant`
+    lists their files; empty where espeak-ng is not the engine."""
+    exe = shutil.which("espeak-ng") if sys.platform.startswith("linux") else None
+    if exe is None:
+        return frozenset()
+    listed = subprocess.run([exe, "--voices=variant"], capture_output=True, text=True,
+                            timeout=30).stdout
+    return frozenset(line.split()[4].removeprefix("!v/") for line in listed.splitlines()[1:]
+                     if len(line.split()) >= 5)
+
+
+def _check_variant(variant: str) -> None:
+    """A variant espeak-ng does not have would be ignored without a word (the plain voice
+    speaks instead): refuse it, naming the close ones (names are case-sensitive)."""
+    known = espeak_variants()
+    if not known:
+        raise UsageError(f"voice variants (+{variant}) are espeak-ng's; this system's speech "
+                         "engine has none")
+    if variant not in known:
+        close = sorted(v for v in known if v.lower() == variant.lower()) or ["f1", "f3", "m3"]
+        raise UsageError(f"espeak-ng has no voice variant {variant!r} (names are case-"
+                         f"sensitive; try {', '.join(close)}); `espeak-ng --voices=variant` "
+                         "lists them")
 
 
 def _enable_phoneme_input() -> None:
@@ -218,6 +264,18 @@ def _synchronize() -> None:
         from pyttsx3.drivers import _espeak
 
         _espeak.Synchronize()
+
+
+def _words(text: str, events: list[Any], path: Path) -> tuple[WordTime, ...]:
+    """The word times of the utterance just written to `path`."""
+    import numpy as np
+
+    from .espeak_words import word_times
+
+    with wave.open(str(path), "rb") as wav:
+        rate = wav.getframerate()
+        pcm = np.frombuffer(wav.readframes(wav.getnframes()), dtype="<i2")
+    return word_times(text, events, pcm, rate)
 
 
 def _check_wav(path: Path) -> None:

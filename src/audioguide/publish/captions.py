@@ -1,7 +1,10 @@
 """captions.vtt and chapters.vtt: the timeline as WebVTT text tracks; captions.srt too.
 
 One caption cue per spoken sentence (its written form), one chapter cue per
-chapter with the same spans and titles as the MP3's chapter frames. Neither
+chapter with the same spans and titles as the MP3's chapter frames. Where the
+engine reported word times, a caption cue has a WebVTT timestamp tag
+(`<00:01:02.345>`) before each word after its first, so players that follow
+karaoke-style cues can follow the words. Neither
 Chromium nor the usual parsers reject a malformed file (a comma in a timestamp
 silently drops every cue), so the format is kept deliberately plain: the
 `WEBVTT` line, a blank line, then cues with `HH:MM:SS.mmm` timestamps and a
@@ -13,7 +16,7 @@ from __future__ import annotations
 import html
 from pathlib import Path
 
-from ..model import ChapterTiming
+from ..model import ChapterTiming, SentenceTiming
 from ..units import vtt_timestamp
 from . import Edition
 
@@ -41,10 +44,33 @@ def chapter_spans(edition: Edition) -> list[tuple[ChapterTiming, int, int]]:
     return [(c, c.start_ms, c.end_ms) for c in edition.timeline.chapters]
 
 
-def _cue(identifier: str, start_ms: int, end_ms: int, text: str) -> str:
+def _cue(identifier: str, start_ms: int, end_ms: int, text: str,
+         payload: str | None = None) -> str:
     end_ms = max(end_ms, start_ms + 1)
     timing = f"{vtt_timestamp(start_ms)} --> {vtt_timestamp(end_ms)}"
-    return f"{identifier}\n{timing}\n{cue_text(text)}\n"
+    return f"{identifier}\n{timing}\n{payload or cue_text(text)}\n"
+
+
+def timed_text(sentence: SentenceTiming) -> str:
+    """A caption payload with a timestamp tag before each word the text is found to
+    hold; WebVTT wants each tag later than the cue's start and the tag before it, and
+    earlier than the cue's end, so a word that starts no later is left untagged."""
+    text = " ".join(sentence.text.split())
+    parts = []
+    at = search = 0
+    last = sentence.start_ms
+    for word in sentence.words:
+        written = " ".join(word.text.split())
+        found = text.find(written, search)
+        if found < 0:
+            continue
+        search = found + len(written)
+        if last < word.start_ms < max(sentence.end_ms, sentence.start_ms + 1):
+            parts.append(html.escape(text[at:found], quote=False))
+            parts.append(f"<{vtt_timestamp(word.start_ms)}>")
+            at, last = found, word.start_ms
+    parts.append(html.escape(text[at:], quote=False))
+    return "".join(parts)
 
 
 def _track(cues: list[str]) -> str:
@@ -53,7 +79,7 @@ def _track(cues: list[str]) -> str:
 
 def captions_vtt(edition: Edition) -> str:
     """The caption track: one cue per sentence, named by the sentence id."""
-    cues = [_cue(s.id, s.start_ms, s.end_ms, s.text)
+    cues = [_cue(s.id, s.start_ms, s.end_ms, s.text, timed_text(s))
             for chapter in edition.timeline.chapters for s in chapter.sentences]
     return _track(cues)
 

@@ -13,6 +13,7 @@ import uuid
 from pathlib import Path
 from typing import Any
 
+from ..model import SentenceTiming
 from ..tools import ffmpeg_version
 from . import Edition, chapter_filename, offered
 
@@ -37,6 +38,21 @@ def file_digest(path: Path) -> str:
     return digest.hexdigest()
 
 
+def _sentence(sentence: SentenceTiming) -> dict[str, Any]:
+    """A sentence's times, its words' times, and where another voice than the narrator's
+    speaks in it (only for a sentence with quoted speech)."""
+    entry: dict[str, Any] = {
+        "id": sentence.id, "text": sentence.text, "start_ms": sentence.start_ms,
+        "end_ms": sentence.end_ms, "start_in_chapter_ms": sentence.start_in_chapter_ms,
+        "end_in_chapter_ms": sentence.end_in_chapter_ms,
+        "words": [{"text": w.text, "start_ms": w.start_ms, "end_ms": w.end_ms}
+                  for w in sentence.words]}
+    if sentence.voices:
+        entry["voices"] = [{"voice": role, "start_ms": start, "end_ms": end}
+                           for role, start, end in sentence.voices]
+    return entry
+
+
 def build(edition: Edition, input_key: str, engine_identity: str, loudness: dict[str, float],
           files: list[Path]) -> dict[str, Any]:
     """The manifest's content (deterministic: no dates, sorted files)."""
@@ -53,6 +69,7 @@ def build(edition: Edition, input_key: str, engine_identity: str, loudness: dict
         "language": script.language,
         "narrator": edition.narrator,
         "engine": engine_identity,
+        **({"quote_voice": script.quotes.voice} if script.quotes else {}),
         "encoder": f"ffmpeg {ffmpeg_version()}",
         "formats": list(edition.formats),
         "loudness": loudness,
@@ -63,10 +80,7 @@ def build(edition: Edition, input_key: str, engine_identity: str, loudness: dict
                 "start_ms": c.start_ms, "end_ms": c.end_ms,
                 "file": chapter_filename(c, len(edition.timeline.chapters)),
                 "file_ms": c.file_ms,
-                "sentences": [{"id": s.id, "text": s.text, "start_ms": s.start_ms,
-                               "end_ms": s.end_ms, "start_in_chapter_ms": s.start_in_chapter_ms,
-                               "end_in_chapter_ms": s.end_in_chapter_ms}
-                              for s in c.sentences],
+                "sentences": [_sentence(s) for s in c.sentences],
             }
             for c in edition.timeline.chapters
         ],

@@ -18,7 +18,7 @@ from pathlib import Path
 from jinja2 import Environment, PackageLoader, StrictUndefined
 
 from ..errors import OutputError
-from ..model import ChapterTiming, Sentence
+from ..model import ChapterTiming, Sentence, SentenceTiming
 from ..units import decimal_seconds, iso_duration, player_clock, size
 from . import Edition, book_name, chapter_filename, offered
 from .captions import CAPTIONS, CHAPTERS
@@ -41,12 +41,36 @@ class Download:
 
 @dataclass(frozen=True)
 class TextSentence:
-    """A sentence of the transcript, with its span in seconds."""
+    """A sentence of the transcript, with its span in seconds and its words' places.
+
+    `words` is "offset:length:start:end" per word, space-separated: where the word is in
+    the text (in UTF-16 code units, as the page's script counts) and when it is spoken
+    (seconds); empty when the engine reported no word times.
+    """
 
     id: str
     text: str
     start: str
     end: str
+    words: str = ""
+
+
+def word_places(timing: SentenceTiming) -> str:
+    """The words of a sentence as the page's `data-words` attribute gives them."""
+    places = []
+    search = 0
+    for word in timing.words:
+        found = timing.text.find(word.text, search)
+        if found < 0:
+            continue
+        search = found + len(word.text)
+        places.append(f"{_utf16(timing.text[:found])}:{_utf16(word.text)}:"
+                      f"{decimal_seconds(word.start_ms)}:{decimal_seconds(word.end_ms)}")
+    return " ".join(places)
+
+
+def _utf16(text: str) -> int:
+    return len(text.encode("utf-16-le")) // 2
 
 
 @dataclass(frozen=True)
@@ -75,8 +99,8 @@ class PageChapter:
 
 def _chapter(timing: ChapterTiming, sentences: dict[str, Sentence], edition: Edition
              ) -> PageChapter:
-    text = [TextSentence(s.id, s.text, decimal_seconds(s.start_ms), decimal_seconds(s.end_ms))
-            for s in timing.sentences]
+    text = [TextSentence(s.id, s.text, decimal_seconds(s.start_ms), decimal_seconds(s.end_ms),
+                         word_places(s)) for s in timing.sentences]
     blocks: list[Block] = []
     # Sentences of one block form a paragraph; consecutive list items (each its own
     # block) form one list, and consecutive quoted paragraphs one quotation.
