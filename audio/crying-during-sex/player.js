@@ -3,7 +3,10 @@
 //
 // With it: chapter links become buttons that seek the player, every sentence of
 // the transcript plays from where it starts, the chapter and sentence being heard
-// are marked, and a polite status line names the chapter when it changes.
+// are marked, and a polite status line names the chapter when it changes. A listener
+// who turns on "highlight each word" (remembered in localStorage) also sees the word
+// being spoken marked inside the current sentence: nothing is announced for it and
+// focus never moves.
 // Positions come from `currentTime` (on timeupdate and seeked), never from the
 // chapter track's activeCues, which can lag a seek by seconds.
 // There are no keyboard shortcuts: single keys belong to screen readers.
@@ -17,6 +20,8 @@
   var status = document.getElementById("now-playing");
   var reducedMotion = window.matchMedia("(prefers-reduced-motion: reduce)");
   var follow = document.getElementById("follow");
+  var highlightWords = document.getElementById("highlight-words");
+  var WORDS_SETTING = "audioguide.highlight-words";
 
   function seconds(element, name) {
     return parseFloat(element.getAttribute(name));
@@ -88,7 +93,12 @@
       link.href = "#" + element.id;
       moveChildren(element, link);
       element.appendChild(link);
-      var sentence = { start: seconds(element, "data-start"), element: element, link: link };
+      var sentence = {
+        start: seconds(element, "data-start"),
+        element: element,
+        link: link,
+        words: null,
+      };
       link.addEventListener("click", function (event) {
         event.preventDefault();
         if (window.history && history.replaceState) {
@@ -153,10 +163,127 @@
     }
   }
 
+  // "offset:length:start:end" per word (offsets in UTF-16 units of the sentence's text).
+  function wordsOf(sentence) {
+    if (sentence.words === null) {
+      var places = (sentence.element.getAttribute("data-words") || "").split(" ");
+      sentence.words = places.filter(Boolean).map(function (place) {
+        var parts = place.split(":");
+        return {
+          offset: parseInt(parts[0], 10),
+          length: parseInt(parts[1], 10),
+          start: parseFloat(parts[2]),
+        };
+      });
+      sentence.wordStarts = sentence.words.map(function (word) { return word.start; });
+    }
+    return sentence.words;
+  }
+
+  var markedWord = null; // { sentence, index, element }
+
+  function clearWord() {
+    if (markedWord === null) {
+      return;
+    }
+    var element = markedWord.element;
+    var parent = element.parentNode;
+    if (parent) {
+      while (element.firstChild) {
+        parent.insertBefore(element.firstChild, element);
+      }
+      parent.removeChild(element);
+      parent.normalize();
+    }
+    markedWord = null;
+  }
+
+  // A range over characters `offset` to `offset + length` of the element's text.
+  function textRange(element, offset, length) {
+    var walker = document.createTreeWalker(element, NodeFilter.SHOW_TEXT);
+    var range = document.createRange();
+    var at = 0;
+    var started = false;
+    var node;
+    while ((node = walker.nextNode())) {
+      var size = node.data.length;
+      if (!started && offset <= at + size) {
+        range.setStart(node, offset - at);
+        started = true;
+      }
+      if (started && offset + length <= at + size) {
+        range.setEnd(node, offset + length - at);
+        return range;
+      }
+      at += size;
+    }
+    return null;
+  }
+
+  function markWord(time) {
+    var wanted = highlightWords && highlightWords.checked && currentSentence >= 0;
+    var sentence = wanted ? sentences[currentSentence] : null;
+    var index = sentence && wordsOf(sentence).length ?
+      indexAt(sentence.wordStarts, time) : -1;
+    if (markedWord && markedWord.sentence === sentence && markedWord.index === index) {
+      return;
+    }
+    clearWord();
+    if (index < 0) {
+      return;
+    }
+    var word = sentence.words[index];
+    var range = textRange(sentence.link, word.offset, word.length);
+    if (range === null) {
+      return;
+    }
+    var element = document.createElement("span");
+    element.className = "word-current";
+    element.appendChild(range.extractContents());
+    range.insertNode(element);
+    markedWord = { sentence: sentence, index: index, element: element };
+  }
+
+  // Words change faster than timeupdate fires (about four times a second), so while
+  // playing with word highlighting on, each frame checks the position.
+  var frameRequested = false;
+
+  function followWords() {
+    frameRequested = false;
+    markWord(audio.currentTime);
+    if (!audio.paused && highlightWords && highlightWords.checked) {
+      frameRequested = true;
+      window.requestAnimationFrame(followWords);
+    }
+  }
+
+  function startFollowingWords() {
+    if (!frameRequested) {
+      followWords();
+    }
+  }
+
+  if (highlightWords) {
+    try {
+      highlightWords.checked = window.localStorage.getItem(WORDS_SETTING) === "on";
+    } catch (error) {
+      // Storage refused (private browsing, a policy): the setting is not remembered.
+    }
+    highlightWords.addEventListener("change", function () {
+      try {
+        window.localStorage.setItem(WORDS_SETTING, highlightWords.checked ? "on" : "off");
+      } catch (error) {
+        // As above: the setting holds for this visit only.
+      }
+      startFollowingWords();
+    });
+  }
+
   function update() {
     var time = audio.currentTime;
     markChapter(indexAt(chapterStarts, time));
     markSentence(indexAt(sentenceStarts, time));
+    markWord(time);
   }
 
   audio.addEventListener("timeupdate", function () {
@@ -167,6 +294,7 @@
   });
   audio.addEventListener("seeked", update);
   audio.addEventListener("play", update);
+  audio.addEventListener("playing", startFollowingWords);
 
   // Back and forward buttons, and the speed menu.
   Array.prototype.forEach.call(document.querySelectorAll("[data-skip]"), function (button) {
