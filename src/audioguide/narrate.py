@@ -73,6 +73,7 @@ class NarrationStats:
     clips: int
     synthesized: int
     engine: str  # the engine's identity: engine, versions and voice settings
+    synthesized_chars: int = 0  # the spoken text synthesized, for the machine's rates
 
 
 class ClipCache:
@@ -130,6 +131,10 @@ class ClipCache:
         """Trim a freshly synthesized clip to its speech and put it in the cache."""
         from .assembly import trim  # pydub: only when there is something to synthesize
 
+        # Another render sharing the cache may have made this clip meanwhile: the same
+        # text and voice, so it stands and ours is dropped.
+        if (existing := self.get(key)) is not None:
+            return existing
         if self.get_file(staged):
             trim(staged)
         final = self.path(key)
@@ -169,7 +174,9 @@ def narrate(script: Script, voice: Voice, cache: ClipCache, jobs: int,
             for sentence in missing[key]:
                 clips[sentence.id] = clip
     return clips, NarrationStats(clips=len(sentences), synthesized=len(missing),
-                                 engine=identity)
+                                 engine=identity,
+                                 synthesized_chars=sum(len(group[0].spoken)
+                                                       for group in missing.values()))
 
 
 Job = tuple[str, list[Sentence]]
