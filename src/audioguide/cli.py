@@ -114,6 +114,17 @@ class _Reporter:
 
 
 
+_SCRIPTS = click.argument("scripts", nargs=-1, type=click.Path(path_type=Path))
+_FORMATS = click.option("-f", "--format", "formats", multiple=True, metavar="NAME",
+                        help="Only this output (repeatable); default: every format.")
+_CACHE = click.option("--cache", type=click.Path(path_type=Path),
+                      help="Clip cache folder (default: $AUDIOGUIDE_CACHE or "
+                           "~/.cache/audioguide).")
+_SHARD = click.option("--shard", metavar="I/N", envvar="AUDIOGUIDE_SHARD",
+                      help="Only part I of N of the scripts (by a hash of each slug), for N "
+                           "machines sharing OUTPUT and the cache (default: $AUDIOGUIDE_SHARD).")
+
+
 @click.group(context_settings=CONTEXT)
 @click.version_option(__version__, prog_name="audioguide")
 def main() -> None:
@@ -121,30 +132,26 @@ def main() -> None:
 
 
 @main.command()
-@click.argument("scripts", nargs=-1, type=click.Path(path_type=Path))
+@_SCRIPTS
 @click.option("-o", "--output", type=click.Path(path_type=Path), default=Path("audio"),
               show_default=True, help="Folder that receives one <slug>/ folder per script.")
-@click.option("-f", "--format", "formats", multiple=True, metavar="NAME",
-              help="Write only this output (repeatable); default: every format.")
+@_FORMATS
 @click.option("--engine", help="Speech engine (default: pyttsx3; 'fake' writes test tones).")
 @click.option("--voice", help="Voice id or language, e.g. en-us (see `audioguide voices`).")
 @click.option("--rate", type=click.IntRange(80, 450), help="Speaking rate in words per minute.")
 @click.option("--volume", type=click.FloatRange(0, 1, min_open=True), help="Engine volume.")
 @click.option("-j", "--jobs", type=click.IntRange(1, 64), default=os.cpu_count() or 1,
-              show_default=True, help="Parallel synthesis and encoding workers.")
+              show_default=True,
+              help="Synthesis and encoding workers in all, across the scripts rendered at once.")
 @click.option("--force", is_flag=True, help="Render even if the published edition is fresh.")
 @click.option("--check", is_flag=True,
               help="Render nothing; exit 1 if an edition is stale against its script.")
-@click.option("--cache", type=click.Path(path_type=Path),
-              help="Clip cache folder (default: $AUDIOGUIDE_CACHE or ~/.cache/audioguide).")
+@_CACHE
 @click.option("-q", "--quiet", is_flag=True, help="No progress, only the summary.")
 @click.option("--base-url", metavar="URL",
               help="Where OUTPUT will be served, for the podcast feed (default: "
                    "$AUDIOGUIDE_BASE_URL, or base_url in audioguide.toml).")
-@click.option("--shard", metavar="I/N", envvar="AUDIOGUIDE_SHARD",
-              help="Render only part I of N of the scripts (by a hash of each slug), for "
-                   "N machines sharing OUTPUT and the cache; then run `audioguide publish`. "
-                   "Default: $AUDIOGUIDE_SHARD.")
+@_SHARD
 @_guarded
 def render(scripts: tuple[Path, ...], output: Path, formats: tuple[str, ...],
            engine: str | None, voice: str | None, rate: int | None, volume: float | None,
@@ -303,18 +310,15 @@ def _report_library(result: Any) -> None:
 
 
 @main.command()
-@click.argument("scripts", nargs=-1, type=click.Path(path_type=Path))
+@_SCRIPTS
 @click.option("-o", "--output", type=click.Path(path_type=Path), default=Path("audio"),
               show_default=True, help="Folder holding the published <slug>/ folders.")
-@click.option("-f", "--format", "formats", multiple=True, metavar="NAME",
-              help="Plan only this output (repeatable); default: every format.")
+@_FORMATS
 @click.option("--engine", help="Plan for this speech engine instead of the scripts' own.")
 @click.option("--voice", help="Plan for this voice instead of the scripts' own.")
 @click.option("--rate", type=click.IntRange(80, 450), help="Plan for this speaking rate.")
-@click.option("--cache", type=click.Path(path_type=Path),
-              help="Clip cache folder (default: $AUDIOGUIDE_CACHE or ~/.cache/audioguide).")
-@click.option("--shard", metavar="I/N", envvar="AUDIOGUIDE_SHARD",
-              help="Plan only part I of N of the scripts, as `render --shard` splits them.")
+@_CACHE
+@_SHARD
 @_guarded
 def plan(scripts: tuple[Path, ...], output: Path, formats: tuple[str, ...],
          engine: str | None, voice: str | None, rate: int | None, cache: Path | None,
