@@ -160,8 +160,8 @@ def reference(tmp_path_factory: pytest.TempPathFactory) -> Reference:
 
 
 def test_a_render_of_many_scripts_says_one_line_per_edition(reference: Reference) -> None:
-    """Side by side, each edition is one line as it is finished, then a total; no progress
-    bars or stage lines interleave, and the library is rebuilt once at the end."""
+    """Scripts rendered side by side are one line per edition as it is finished, then a
+    total and the library, with no progress bars interleaved."""
     lines = reference.stdout.splitlines()
     assert sorted(rendered_lines(reference.stdout)) == sorted(reference.digests)
     assert len(reference.digests) == len(NUMBERS)
@@ -174,9 +174,9 @@ def test_a_render_of_many_scripts_says_one_line_per_edition(reference: Reference
 
 def test_three_concurrent_shards_publish_each_edition_once(reference: Reference,
                                                            tmp_path: Path) -> None:
-    """Three shards at once into one output and one cache: every edition is published by
-    exactly one of them, whole, and byte for byte as the unsharded render made it; the
-    cache holds each entry once and whole; `publish` then lists every edition."""
+    """Three concurrent shards into one output and cache publish every edition exactly
+    once, whole and byte for byte as one render does, with each cache entry whole, and
+    `publish` then lists every edition."""
     output, cache = tmp_path / "audio", tmp_path / "cache"
     shards = [start(*render_args(reference.scripts, output, cache, "-j", "1", "--shard",
                                  f"{i}/{SHARDS}")) for i in range(1, SHARDS + 1)]
@@ -206,9 +206,8 @@ def test_three_concurrent_shards_publish_each_edition_once(reference: Reference,
 
 def test_a_killed_shard_completes_from_the_cache_when_run_again(reference: Reference,
                                                                tmp_path: Path) -> None:
-    """A shard killed mid-render (SIGKILL) and run again finishes, reusing what it and
-    another shard cached: it synthesizes only what `plan` says is missing, and its editions
-    are the unsharded render's."""
+    """A shard killed mid-render (SIGKILL) and run again finishes the unsharded render's
+    editions, synthesizing only what neither its first run nor another shard cached."""
     output, cache = tmp_path / "audio", tmp_path / "cache"
     sizes = Counter(shard_of(slug, SHARDS) for slug in reference.digests)
     index = max(range(1, SHARDS + 1), key=lambda i: sizes[i])
@@ -250,9 +249,8 @@ def test_a_killed_shard_completes_from_the_cache_when_run_again(reference: Refer
 
 
 def test_a_failing_script_is_named_and_the_others_are_published(tmp_path: Path) -> None:
-    """Among several scripts, one that cannot be read and one whose folder is not
-    audioguide's are each one error line naming the file; the others are published and the
-    render exits 1 after them."""
+    """Among several scripts, each that fails is one error line naming its file, and the
+    others are published before the render exits 1."""
     scripts = write_archive(tmp_path / "script", 4)
     broken = tmp_path / "script" / "broken.md"
     broken.write_text("---\ntitle: x\n---\n\n### Not a chapter\n", encoding="utf-8")
@@ -287,8 +285,7 @@ def test_a_bad_shard_is_one_usage_line(tmp_path: Path, value: str) -> None:
 
 
 def test_shards_split_the_scripts_without_overlap(tmp_path: Path) -> None:
-    """For any N, the N shards (from --shard or $AUDIOGUIDE_SHARD) hold every script exactly
-    once, and the same script always falls in the same shard."""
+    """For any N, the N shards ($AUDIOGUIDE_SHARD or --shard) hold every script once."""
     scripts = write_archive(tmp_path / "script")
     for count in (1, 2, 3, 5):
         held: list[str] = []
@@ -341,8 +338,8 @@ WRITER = textwrap.dedent("""\
 
 
 def test_a_killed_writer_leaves_no_entry_to_read(tmp_path: Path) -> None:
-    """A writer killed while writing a clip leaves only a file `audioguide cache` counts as
-    unfinished: the entry reads as missing, never as part of a clip, and a render makes it."""
+    """A writer killed while writing a clip leaves no entry, only an unfinished file that
+    `audioguide cache` counts and `prune` removes once stale."""
     key = "cd" + "1" * 62
     writer = subprocess.Popen([sys.executable, "-c", WRITER, tmp_path / "cache", key],
                               stdout=subprocess.PIPE, text=True)
@@ -372,10 +369,9 @@ def plan(base: Path, *extra: str) -> tuple[str, str]:
 
 
 def test_plan_of_an_archive_before_after_an_edit_and_for_a_voice(tmp_path: Path) -> None:
-    """`plan` says every edition is new (with no estimate before any render), then fresh,
-    then, after a one-sentence edit, one sentence and its segment to redo with a CPU
-    estimate that the render bears out; a voice change makes everything stale. It never
-    writes a file."""
+    """`plan`, writing nothing, finds a new archive all to do (no estimate yet), then
+    fresh, then one sentence and segment to redo after an edit (as the render bears out),
+    and everything stale for another voice."""
     base = tmp_path
     write_archive(base / "script", 3, chapters=2)
     stdout, stderr = plan(base)

@@ -353,7 +353,7 @@ def plan(scripts: tuple[Path, ...], output: Path, formats: tuple[str, ...],
     cpu = [p.cpu_s for p in stale]
     cost = ("no estimate yet" if None in cpu else
             f"about {units.rough(round(1000 * sum(c or 0.0 for c in cpu)))} of CPU on this machine")
-    click.echo(f"total: {len(plans)} editions, {len(stale)} stale; "
+    click.echo(f"total: {len(plans)} edition{'' if len(plans) == 1 else 's'}, {len(stale)} stale; "
                f"{sum(p.to_synthesize for p in stale)} sentences to synthesize, "
                f"{sum(p.to_encode for p in stale)} segments to encode; {cost}")
     if None in cpu:
