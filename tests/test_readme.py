@@ -30,7 +30,8 @@ def test_every_command_and_option_in_the_readme_exists() -> None:
     assert block, "the README has no command reference"
     lines = block.group(1).splitlines()
     commands = [line.split()[1] for line in lines if line.startswith("audioguide ")]
-    assert commands == ["render", "publish", "init", "check", "say", "voices", "serve", "cache"]
+    assert commands == ["render", "publish", "plan", "init", "check", "say", "voices", "serve",
+                        "cache"]
     starts = [i for i, line in enumerate(lines) if line.startswith("audioguide ")]
     for start, end in zip(starts, [*starts[1:], len(lines)], strict=True):
         command = lines[start].split()[1]

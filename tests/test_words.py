@@ -89,9 +89,10 @@ def test_a_sidecar_that_is_not_the_clips_own_reads_as_missing(tmp_path: Path) ->
     for key in (first, second):
         staged, words = _staged(cache, key, 100 if key == first else 200)
         cache.commit(key, staged, words)
-    cache.words_path(first).write_bytes(cache.words_path(second).read_bytes())
+    own = next(cache.root.glob(f"*/{first}.*.json"))
+    own.rename(own.with_name(f"{first}.{'0' * 16}.json"))  # another WAV's word times
     assert cache.get(first) is None
-    cache.words_path(second).unlink()
+    next(cache.root.glob(f"*/{second}.*.json")).unlink()
     assert cache.get(second) is None
 
 

@@ -20,6 +20,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from .errors import OutputError, UsageError
+from .fsutil import write_atomically
 from .publish.manifest import read_manifest
 
 KINDS = ("clips", "segments")
@@ -48,6 +49,7 @@ class Usage:
     clips: int
     segments: int
     bytes: int
+    unfinished: int = 0  # files that stopped renders were writing (never read as entries)
 
 
 @dataclass(frozen=True)
@@ -92,7 +94,7 @@ def usage(root: Path) -> Usage:
     found, leftovers = entries(root)
     size = sum(e.bytes for e in found) + sum(_size(p) for p in leftovers)
     return Usage(root, sum(e.kind == "clips" for e in found),
-                 sum(e.kind == "segments" for e in found), size)
+                 sum(e.kind == "segments" for e in found), size, len(leftovers))
 
 
 def record_use(root: Path, edition: Path, input_key: str, clips: Iterable[str],
@@ -111,35 +113,37 @@ def record_use(root: Path, edition: Path, input_key: str, clips: Iterable[str],
                     os.utime(path, (now, now))
         folder = root / USES
         folder.mkdir(parents=True, exist_ok=True)
-        path = folder / f"{_edition_id(edition)}.json"
-        staged = path.with_name(f".{path.name}.{os.getpid()}")
-        staged.write_text(json.dumps(record), encoding="utf-8")
-        os.replace(staged, path)
+        write_atomically(folder / f"{_edition_id(edition)}.json", json.dumps(record))
 
 
 def in_use(root: Path, outputs: Iterable[Path]) -> set[str]:
-    """The keys of the entries that the published editions in `outputs` were made from."""
-    keys: set[str] = set()
-    editions = 0
+    """The keys of the entries that the published editions in `outputs` were made from.
+
+    A record is matched by the edition's input key, not by the folder it was rendered
+    into: machines sharing the cache may mount the output folder at different paths.
+    """
+    published: set[str] = set()
     for output in outputs:
         for folder in _folders(output):
             manifest = read_manifest(folder)
-            if manifest is None:
-                continue
-            editions += 1
-            try:
-                record = json.loads((root / USES / f"{_edition_id(folder)}.json")
-                                    .read_text(encoding="utf-8"))
-            except (OSError, ValueError):
-                continue
-            if isinstance(record, dict) and record.get("input_key") == manifest["input_key"]:
-                for kind in KINDS:
-                    keys.update(record.get(kind) or ())
-    if not editions:
+            if manifest is not None:
+                published.add(manifest["input_key"])
+    if not published:
         # Pruning against an empty or mistyped folder would empty the whole cache.
         names = ", ".join(str(o) for o in outputs)
         raise UsageError(f"no published editions in {names}; name the output folder with -o, "
                          "or prune with --older-than or --max-size")
+    keys: set[str] = set()
+    for item in _scan(root / USES):
+        if item.name.startswith("."):
+            continue
+        try:
+            record = json.loads(Path(item.path).read_text(encoding="utf-8"))
+        except (OSError, ValueError):
+            continue
+        if isinstance(record, dict) and record.get("input_key") in published:
+            for kind in KINDS:
+                keys.update(record.get(kind) or ())
     return keys
 
 

@@ -114,6 +114,17 @@ class _Reporter:
 
 
 
+_SCRIPTS = click.argument("scripts", nargs=-1, type=click.Path(path_type=Path))
+_FORMATS = click.option("-f", "--format", "formats", multiple=True, metavar="NAME",
+                        help="Only this output (repeatable); default: every format.")
+_CACHE = click.option("--cache", type=click.Path(path_type=Path),
+                      help="Clip cache folder (default: $AUDIOGUIDE_CACHE or "
+                           "~/.cache/audioguide).")
+_SHARD = click.option("--shard", metavar="I/N", envvar="AUDIOGUIDE_SHARD",
+                      help="Only part I of N of the scripts (by a hash of each slug), for N "
+                           "machines sharing OUTPUT and the cache (default: $AUDIOGUIDE_SHARD).")
+
+
 @click.group(context_settings=CONTEXT)
 @click.version_option(__version__, prog_name="audioguide")
 def main() -> None:
@@ -121,93 +132,173 @@ def main() -> None:
 
 
 @main.command()
-@click.argument("scripts", nargs=-1, type=click.Path(path_type=Path))
+@_SCRIPTS
 @click.option("-o", "--output", type=click.Path(path_type=Path), default=Path("audio"),
               show_default=True, help="Folder that receives one <slug>/ folder per script.")
-@click.option("-f", "--format", "formats", multiple=True, metavar="NAME",
-              help="Write only this output (repeatable); default: every format.")
+@_FORMATS
 @click.option("--engine", help="Speech engine (default: pyttsx3; 'fake' writes test tones).")
 @click.option("--voice", help="Voice id or language, e.g. en-us (see `audioguide voices`).")
 @click.option("--rate", type=click.IntRange(80, 450), help="Speaking rate in words per minute.")
 @click.option("--volume", type=click.FloatRange(0, 1, min_open=True), help="Engine volume.")
 @click.option("-j", "--jobs", type=click.IntRange(1, 64), default=os.cpu_count() or 1,
-              show_default=True, help="Parallel synthesis and encoding workers.")
+              show_default=True,
+              help="Synthesis and encoding workers in all, across the scripts rendered at once.")
 @click.option("--force", is_flag=True, help="Render even if the published edition is fresh.")
 @click.option("--check", is_flag=True,
               help="Render nothing; exit 1 if an edition is stale against its script.")
-@click.option("--cache", type=click.Path(path_type=Path),
-              help="Clip cache folder (default: $AUDIOGUIDE_CACHE or ~/.cache/audioguide).")
+@_CACHE
 @click.option("-q", "--quiet", is_flag=True, help="No progress, only the summary.")
 @click.option("--base-url", metavar="URL",
               help="Where OUTPUT will be served, for the podcast feed (default: "
                    "$AUDIOGUIDE_BASE_URL, or base_url in audioguide.toml).")
+@_SHARD
 @_guarded
 def render(scripts: tuple[Path, ...], output: Path, formats: tuple[str, ...],
            engine: str | None, voice: str | None, rate: int | None, volume: float | None,
            jobs: int, force: bool, check: bool, cache: Path | None, quiet: bool,
-           base_url: str | None) -> None:
+           base_url: str | None, shard: str | None) -> None:
     """Render SCRIPTS (default: every script/*.md) into OUTPUT/<slug>/.
 
-    Then rebuild the library files beside them (see `audioguide publish`).
+    Several scripts are rendered side by side, JOBS workers in all; each edition is
+    published on its own, and one that fails does not stop the others (exit 1 after
+    them). Then the library files beside them are rebuilt (see `audioguide publish`),
+    except by a shard.
     """
-    from .errors import StaleError, UsageError
-    from .library import CONFIG, load_settings, publish_library
-    from .render import RenderOptions, check_slugs, default_scripts, render_all
-    from .render import check as check_edition
+    from .batch import parse_shard, select
+    from .errors import UsageError
+    from .library import CONFIG, load_settings
+    from .render import RenderOptions, default_scripts
 
-    paths = list(scripts) or default_scripts()
+    part = parse_shard(shard) if shard else None
+    paths = list(dict.fromkeys(scripts)) or default_scripts()
     if not paths:
         raise UsageError("no scripts given and none found in script/; give a script path")
     options = RenderOptions(output=output, formats=formats, engine=engine, voice=voice,
                             rate=rate, volume=volume, jobs=jobs, force=force,
                             **({"cache": cache} if cache else {}))
+    chosen, failures = select(paths, part)
     if check:
-        # The report goes to stdout; stderr gets the one error line, naming the first
-        # stale script and why.
-        check_slugs(paths)
-        stale: list[tuple[Path, str]] = []
-        for path in paths:
-            found = check_edition(path, options)
-            for problem in found.problems:
-                click.echo(f"{path}: stale: {problem}")
-            if found.problems:
-                stale.append((path, found.problems[0]))
-            else:
-                click.echo(f"{path}: fresh")
-            if found.user_files:
-                click.echo(f"{path}: the edition folder also holds files audioguide did not "
-                           f"write (a render keeps them): {', '.join(found.user_files)}")
-        if stale:
-            path, problem = stale[0]
-            others = f" ({len(stale) - 1} more scripts are too)" if len(stale) > 1 else ""
-            raise StaleError(f"the published edition is stale{others}: {problem}; run "
-                             "`audioguide render` and commit audio/", path=path)
+        _check_editions(chosen, failures, options)
         return
     settings = load_settings(Path(CONFIG), base_url)
-    for result in render_all(paths, options, _Reporter(quiet)):
-        if result.fresh:
-            click.echo(f"{result.folder}: up to date (nothing to do)")
-            continue
-        stats = result.stats
-        click.echo(f"{result.folder}: rendered in {result.seconds:.1f} s; "
-                   f"{stats.synthesized if stats else 0} of {stats.clips if stats else 0} "
-                   f"sentences synthesized, {result.encoded_chapters} chapters encoded; "
-                   f"loudness {result.target_lufs:.1f} LUFS (mastered at "
-                   f"{result.loudness_lufs:.1f} before encoding)")
-        for report in result.files:
-            length = f"{units.length(report.duration_ms):>8}" if report.duration_ms else " " * 8
-            click.echo(f"  {length}  {units.size_column(report.bytes):>9}  {report.name}")
-        # Notes after the file list, not indented like it.
-        if result.shared:
-            click.echo(f"shared: {units.size_column(result.shared)} saved by storing "
-                       "identical audio files once (hard links)")
-        if result.kept:
-            click.echo(f"kept: {len(result.kept)} files that audioguide did not write: "
-                       f"{', '.join(result.kept)}")
-        if result.cache:
-            click.echo(f"cache: {result.cache.root} holds {units.size_column(result.cache.bytes)} "
-                       "(see `audioguide cache`)")
-    _report_library(publish_library(output, settings))
+    if len(paths) == 1 and part is None:
+        _render_one(paths[0], options, quiet)  # its error, if any, is the command's
+    else:
+        _render_many(chosen, failures, options, quiet, part)
+    if part is None:
+        from .library import publish_library
+
+        _report_library(publish_library(output, settings))
+    else:
+        click.echo(f"audioguide: note: shard {part} leaves the library files alone; when every "
+                   f"shard is done, run `audioguide publish {output}`", err=True)
+    if failures:
+        _fail_many(failures, len(paths) if part is None else None)
+
+
+def _check_editions(paths: list[Path], failures: list[Any], options: Any) -> None:
+    """`render --check`: the report to stdout; stderr gets the one error line, naming the
+    first stale script and why."""
+    from .errors import StaleError
+    from .render import check as check_edition
+
+    if failures:
+        click.echo(f"audioguide: error: {failures[0].message}", err=True)
+        sys.exit(failures[0].exit_code)
+    stale: list[tuple[Path, str]] = []
+    for path in paths:
+        found = check_edition(path, options)
+        for problem in found.problems:
+            click.echo(f"{path}: stale: {problem}")
+        if found.problems:
+            stale.append((path, found.problems[0]))
+        else:
+            click.echo(f"{path}: fresh")
+        if found.user_files:
+            click.echo(f"{path}: the edition folder also holds files audioguide did not "
+                       f"write (a render keeps them): {', '.join(found.user_files)}")
+    if stale:
+        path, problem = stale[0]
+        others = f" ({len(stale) - 1} more scripts are too)" if len(stale) > 1 else ""
+        raise StaleError(f"the published edition is stale{others}: {problem}; run "
+                         "`audioguide render` and commit audio/", path=path)
+
+
+def _render_one(path: Path, options: Any, quiet: bool) -> None:
+    """One script: progress as it goes, then every file written."""
+    from .render import render as render_script
+
+    result = render_script(path, options, _Reporter(quiet))
+    click.echo(_outcome_line(result))
+    if result.fresh:
+        return
+    for report in result.files:
+        length = f"{units.length(report.duration_ms):>8}" if report.duration_ms else " " * 8
+        click.echo(f"  {length}  {units.size_column(report.bytes):>9}  {report.name}")
+    # Notes after the file list, not indented like it.
+    if result.shared:
+        click.echo(f"shared: {units.size_column(result.shared)} saved by storing "
+                   "identical audio files once (hard links)")
+    if result.kept:
+        click.echo(f"kept: {len(result.kept)} files that audioguide did not write: "
+                   f"{', '.join(result.kept)}")
+    if result.cache:
+        click.echo(f"cache: {result.cache.root} holds {units.size_column(result.cache.bytes)} "
+                   "(see `audioguide cache`)")
+
+
+def _render_many(paths: list[Path], failures: list[Any], options: Any, quiet: bool,
+                 part: Any) -> None:
+    """Several scripts side by side: one line per edition as it is finished, then a total.
+
+    No progress bars: the stages of editions rendered at once would interleave.
+    """
+    import time
+
+    from .batch import Failure, render_many
+    from .cache import usage
+
+    started = time.monotonic()
+    for failure in failures:
+        click.echo(f"audioguide: error: {failure.message}", err=True)
+    if part is not None:
+        click.echo(f"shard {part}: {len(paths)} scripts", err=True)
+
+    def finished(outcome: Any) -> None:
+        if isinstance(outcome, Failure):
+            failures.append(outcome)
+            click.echo(f"audioguide: error: {outcome.message}", err=True)
+        else:
+            click.echo(_outcome_line(outcome))
+
+    outcomes = render_many(paths, options, finished, None if quiet else _Reporter(quiet))
+    rendered = sum(not isinstance(o, Failure) and not o.fresh for o in outcomes)
+    fresh = sum(not isinstance(o, Failure) and o.fresh for o in outcomes)
+    click.echo(f"{rendered + fresh + len(failures)} editions: {rendered} rendered, {fresh} up "
+               f"to date, {len(failures)} failed, in {time.monotonic() - started:.1f} s")
+    if rendered:
+        found = usage(options.cache)
+        click.echo(f"cache: {found.root} holds {units.size_column(found.bytes)} "
+                   "(see `audioguide cache`)")
+
+
+def _outcome_line(result: Any) -> str:
+    if result.fresh:
+        return f"{result.folder}: up to date (nothing to do)"
+    stats = result.stats
+    return (f"{result.folder}: rendered in {result.seconds:.1f} s; "
+            f"{stats.synthesized if stats else 0} of {stats.clips if stats else 0} "
+            f"sentences synthesized, {result.encoded_chapters} chapters encoded; "
+            f"loudness {result.target_lufs:.1f} LUFS (mastered at "
+            f"{result.loudness_lufs:.1f} before encoding)")
+
+
+def _fail_many(failures: list[Any], total: int | None, what: str = "failed") -> None:
+    from .errors import AudioguideError
+
+    of = f" of {total}" if total else ""
+    rest = "the other editions are published" if what == "failed" else "the others are above"
+    _fail(AudioguideError(f"{len(failures)}{of} scripts {what} (each named above); {rest}"))
 
 
 def _report_library(result: Any) -> None:
@@ -216,6 +307,74 @@ def _report_library(result: Any) -> None:
     click.echo(f"{result.folder}: library of {editions} ({written})")
     if result.note:
         click.echo(f"audioguide: note: {result.note}", err=True)
+
+
+@main.command()
+@_SCRIPTS
+@click.option("-o", "--output", type=click.Path(path_type=Path), default=Path("audio"),
+              show_default=True, help="Folder holding the published <slug>/ folders.")
+@_FORMATS
+@click.option("--engine", help="Plan for this speech engine instead of the scripts' own.")
+@click.option("--voice", help="Plan for this voice instead of the scripts' own.")
+@click.option("--rate", type=click.IntRange(80, 450), help="Plan for this speaking rate.")
+@_CACHE
+@_SHARD
+@_guarded
+def plan(scripts: tuple[Path, ...], output: Path, formats: tuple[str, ...],
+         engine: str | None, voice: str | None, rate: int | None, cache: Path | None,
+         shard: str | None) -> None:
+    """Say what rendering SCRIPTS (default: script/*.md) would do, without doing it.
+
+    For each edition: fresh or stale and why, the sentences to synthesize and segments to
+    encode (what the cache lacks), and the CPU time at this machine's measured rates;
+    then a total. --engine, --voice and --rate answer what such a change would cost.
+    """
+    from .batch import parse_shard, select
+    from .errors import UsageError
+    from .narrate import default_cache_dir
+    from .plan import plan as plan_edition
+    from .rates import read
+    from .render import RenderOptions, default_scripts
+
+    part = parse_shard(shard) if shard else None
+    paths = list(dict.fromkeys(scripts)) or default_scripts()
+    if not paths:
+        raise UsageError("no scripts given and none found in script/; give a script path")
+    options = RenderOptions(output=output, formats=formats, engine=engine, voice=voice,
+                            rate=rate, cache=cache or default_cache_dir())
+    chosen, failures = select(paths, part)
+    for failure in failures:
+        click.echo(f"audioguide: error: {failure.message}", err=True)
+    measured = read(options.cache)
+    plans = [plan_edition(path, options, measured) for path in chosen]
+    for found in plans:
+        click.echo(_plan_line(found))
+    stale = [p for p in plans if not p.fresh]
+    cpu = [p.cpu_s for p in stale]
+    cost = ("no estimate yet" if None in cpu else
+            f"about {units.rough(round(1000 * sum(c or 0.0 for c in cpu)))} of CPU on this machine")
+    click.echo(f"total: {len(plans)} edition{'' if len(plans) == 1 else 's'}, {len(stale)} stale; "
+               f"{sum(p.to_synthesize for p in stale)} sentences to synthesize, "
+               f"{sum(p.to_encode for p in stale)} segments to encode; {cost}")
+    if None in cpu:
+        engines = sorted({p.engine for p in stale if p.cpu_s is None})
+        click.echo(f"no estimate yet: no render with the {', '.join(engines)} engine has been "
+                   f"timed on this machine with the cache {options.cache}; render one script "
+                   "and plan again", err=True)
+    if failures:
+        _fail_many(failures, len(paths) if part is None else None, "could not be planned")
+
+
+def _plan_line(found: Any) -> str:
+    if found.fresh:
+        notes = "".join(f"; note: {note}" for note in found.notes)
+        return f"{found.script}: fresh (nothing to do){notes}"
+    cost = ("no estimate yet" if found.cpu_s is None
+            else f"about {units.rough(round(found.cpu_s * 1000))} of CPU")
+    notes = "".join(f"; note: {note}" for note in found.notes)
+    return (f"{found.script}: stale ({'; '.join(found.reasons)}): {found.to_synthesize} of "
+            f"{found.sentences} sentences to synthesize, {found.to_encode} of {found.segments} "
+            f"segments to encode ({units.rough(found.encode_ms)} of audio); {cost}{notes}")
 
 
 @main.command()
@@ -370,8 +529,15 @@ def cache(context: click.Context, root: Path | None) -> None:
         from .cache import usage
 
         found = usage(context.obj)
+        unfinished = ""
+        if found.unfinished == 1:
+            unfinished = ("; 1 unfinished file of a stopped render (prune removes it after an "
+                          "hour)")
+        elif found.unfinished:
+            unfinished = (f"; {found.unfinished} unfinished files of stopped renders (prune "
+                          "removes them after an hour)")
         click.echo(f"{found.root}: {units.size_column(found.bytes)} in {found.clips} clips and "
-                   f"{found.segments} encoded segments")
+                   f"{found.segments} encoded segments{unfinished}")
 
 
 @cache.command()

@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import hashlib
 import json
-import os
 import shutil
 import tempfile
 import threading
@@ -34,7 +33,7 @@ from .framing import (
     OUTPUT_RATE,
     SPARE_PCM_FRAMES,
 )
-from .fsutil import cache_error, move_into
+from .fsutil import cache_error, move_into, write_atomically
 from .gain import hops
 from .mpegaudio import adts_offsets, frame_offsets, info_frame
 from .timeline import Layout, Segment
@@ -136,13 +135,17 @@ class EncodeCache:
                   "aac_tail": aac_offsets[-TAIL_FRAMES - 1:], "aac_priming": aac_offsets[1],
                   "hops": hops.tolist()}
         final_mp3, final_aac, final_record = self.paths(key)
+        # Another render (on this machine or another) may have made the same entry meanwhile:
+        # it is the same audio, so it stands and ours is dropped.
+        if (existing := self.get(key)) is not None:
+            return existing
         try:
             final_mp3.parent.mkdir(parents=True, exist_ok=True)
+            # The record goes last: until it is there the entry reads as missing, and
+            # each file arrives whole through a rename.
             move_into(aac, final_aac)
             move_into(mp3, final_mp3)
-            staged = final_record.with_name(f".{final_record.name}.{os.getpid()}")
-            staged.write_text(json.dumps(record), encoding="utf-8")
-            os.replace(staged, final_record)
+            write_atomically(final_record, json.dumps(record))
         except OSError as exc:
             raise cache_error(exc, self.root) from None
         encoded = self.get(key)

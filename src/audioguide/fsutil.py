@@ -37,6 +37,23 @@ def move_into(source: Path, target: Path) -> None:
     source.unlink()
 
 
+def write_atomically(path: Path, text: str) -> None:
+    """Write `path` whole or not at all, safely beside other writers on any host.
+
+    The text goes to a private temporary name in the same folder (created exclusively,
+    so writers on different machines never share one, even over NFS), then a rename puts
+    it in place: a reader sees the old file or the new one, never a part.
+    """
+    fd, staged = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8") as handle:
+            handle.write(text)
+        os.replace(staged, path)
+    except BaseException:
+        _discard(staged)
+        raise
+
+
 def cache_error(exc: OSError, folder: Path) -> OutputError:
     """The one-line error for a cache that cannot be written, saying what to do."""
     if exc.errno in (errno.ENOSPC, errno.EDQUOT):

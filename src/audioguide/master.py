@@ -26,7 +26,7 @@ import numpy as np
 from . import gain, timeline
 from .encode import EncodeCache, Encoded, encode, join_aac, join_mp3, segment_key
 from .errors import EncodeError
-from .framing import AAC, MP3
+from .framing import AAC, MP3, SAMPLE_RATE
 from .model import BookAudio, ChapterAudio, Clip, Script, Timeline
 from .timeline import Layout, Segment
 
@@ -46,6 +46,7 @@ class Mastered:
     gain_db: float
     encoded: int
     segments: tuple[str, ...] = ()  # the cache keys of the encoded segments it joined
+    encoded_ms: int = 0  # how much audio was encoded now (the rest came from the cache)
 
 
 def master(script: Script, clips: dict[str, Clip], work: Path, cache: Path, jobs: int = 1,
@@ -88,7 +89,8 @@ def master(script: Script, clips: dict[str, Clip], work: Path, cache: Path, jobs
                     tuple(chapters), timeline.timeline(script, book, chapter_files),
                     mastered_lufs, gain_db,
                     encoded=len({s.chapter for s in changed if s.chapter >= 0}),
-                    segments=tuple(segment_key(s, gain_db) for s in encodes))
+                    segments=tuple(segment_key(s, gain_db) for s in encodes),
+                    encoded_ms=sum(s.frames for s in changed) * 1000 // SAMPLE_RATE)
 
 
 def _map_large_buffers() -> None:

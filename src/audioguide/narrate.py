@@ -75,11 +75,18 @@ class NarrationStats:
     clips: int
     synthesized: int
     engine: str  # the engine's identity: engine, versions and voice settings
+    synthesized_chars: int = 0  # the spoken text synthesized, for the machine's rates
 
 
 class ClipCache:
-    """Content-addressed WAV clips, each with a JSON sidecar of its word times; a damaged
-    entry, or a sidecar that is not the WAV's own, reads as missing, never as audio."""
+    """Content-addressed WAV clips, each with a JSON sidecar of its word times named by
+    the WAV's own digest; a damaged entry, or one without its WAV's sidecar, reads as
+    missing, never as audio.
+
+    Two renders sharing the cache may write one clip at once (espeak-ng's WAVs of one
+    text can differ by a sample). Each writes its sidecar under its WAV's digest before
+    renaming the WAV into place, so whichever WAV wins, its own word times are there.
+    """
 
     def __init__(self, root: Path):
         self.root = root / "clips"
@@ -87,8 +94,9 @@ class ClipCache:
     def path(self, key: str) -> Path:
         return self.root / key[:2] / f"{key}.wav"
 
-    def words_path(self, key: str) -> Path:
-        return self.root / key[:2] / f"{key}.words.json"
+    def words_path(self, key: str, wav_digest: str) -> Path:
+        """The word times of the WAV with that digest, for the clip `key`."""
+        return self.root / key[:2] / f"{key}.{wav_digest[:16]}.json"
 
     def get(self, key: str) -> Clip | None:
         path = self.path(key)
@@ -96,9 +104,8 @@ class ClipCache:
         if clip is None:
             return None
         try:
-            sidecar = json.loads(self.words_path(key).read_text(encoding="utf-8"))
-            if sidecar["wav_sha256"] != _digest(path):
-                return None
+            sidecar = json.loads(self.words_path(key, _digest(path)).read_text(
+                encoding="utf-8"))
             words = tuple(WordTime(str(text), int(start), int(end))
                           for text, start, end in sidecar["words"])
             runs = tuple((str(role), int(start), int(end))
@@ -152,16 +159,20 @@ class ClipCache:
         and for a clip joined from runs, where each voice speaks."""
         from .assembly import trim  # pydub: only when there is something to synthesize
 
+        # Another render sharing the cache may have made this clip meanwhile: the same
+        # text and voice, so it stands and ours is dropped.
+        if (existing := self.get(key)) is not None:
+            return existing
         clip = self.get_file(staged)
         shift = trim(staged) if clip else 0
         trimmed = self.get_file(staged)
         length_ms = trimmed.duration_ms if trimmed else 0
         moved = [(w.text, _clamp(w.start_ms + shift, length_ms),
                   _clamp(w.end_ms + shift, length_ms)) for w in words or ()]
-        sidecar = self.words_path(key)
+        sidecar = self.words_path(key, _digest(staged))
         fd, name = tempfile.mkstemp(prefix=f".{key[:12]}-", suffix=".json", dir=sidecar.parent)
         with os.fdopen(fd, "w", encoding="utf-8") as handle:
-            json.dump({"wav_sha256": _digest(staged) if trimmed else "", "words": moved,
+            json.dump({"words": moved,
                        "runs": [(role, _clamp(start + shift, length_ms),
                                  _clamp(end + shift, length_ms)) for role, start, end in runs]},
                       handle, ensure_ascii=False)
@@ -197,18 +208,17 @@ def narrate(script: Script, voice: Voice, cache: ClipCache, jobs: int,
     """
     engine = engines.create(voice.engine)
     identity = engine.identity(voice)
-    voices = {role: script.run_voice(role, voice) for role in ("narrator", "quote")}
-    identities = {role: engine.identity(v) for role, v in voices.items()}
-    # A sentence with nothing to speak (only emoji, say) is shown, not narrated.
-    sentences = [s for s in script.sentences() if s.spoken]
+    keys = sentence_keys(script, voice, engine)
+    sentences = [s for s in script.sentences() if s.id in keys]
     found: dict[str, Clip] = {}
     missing: dict[str, Job] = {}
-    planned: dict[str, list[str]] = {}
+    joined: dict[str, Clip] = {}
     for sentence in sentences:
-        keys = planned[sentence.id] = []
-        for run in sentence.voiced_runs():
-            key = clip_key(identities[run.voice], run.spoken)
-            keys.append(key)
+        planned = keys[sentence.id]
+        if len(planned.runs) > 1 and (clip := cache.get(planned.clip)) is not None:
+            joined[sentence.id] = clip  # its runs are not needed again
+            continue
+        for key, spoken, run_voice in planned.runs:
             if key in missing:
                 missing[key].sentences.append(sentence)
             elif key not in found:
@@ -216,16 +226,19 @@ def narrate(script: Script, voice: Voice, cache: ClipCache, jobs: int,
                 if clip is not None:
                     found[key] = clip
                 else:
-                    missing[key] = Job(key, run.spoken, voices[run.voice], [sentence])
+                    missing[key] = Job(key, spoken, run_voice, [sentence])
     if missing:
         engine.check()
-        _check_quote_voice(engine, script, voices["quote"])
+        _check_quote_voice(engine, script, script.run_voice("quote", voice))
         found.update(_synthesize(engine, voice, list(missing.values()), cache, jobs, progress,
                                  where or script.path))
     clips: dict[str, Clip] = {}
     for sentence in sentences:
+        if sentence.id in joined:
+            clips[sentence.id] = joined[sentence.id]
+            continue
         runs = sentence.voiced_runs()
-        parts = [found[key] for key in planned[sentence.id]]
+        parts = [found[key] for key, _, _ in keys[sentence.id].runs]
         if len(parts) > 1:
             clips[sentence.id] = _joined(cache, parts, [run.voice for run in runs])
         elif runs[0].voice != "narrator":
@@ -234,7 +247,9 @@ def narrate(script: Script, voice: Voice, cache: ClipCache, jobs: int,
         else:
             clips[sentence.id] = parts[0]
     return clips, NarrationStats(clips=len(sentences), synthesized=len(missing),
-                                 engine=identity)
+                                 engine=identity,
+                                 synthesized_chars=sum(len(job.spoken)
+                                                       for job in missing.values()))
 
 
 def _check_quote_voice(engine: engines.Engine, script: Script, voice: Voice) -> None:
@@ -254,11 +269,41 @@ def _check_quote_voice(engine: engines.Engine, script: Script, voice: Voice) -> 
 RUN_GAP_MS = 200
 
 
+@dataclass(frozen=True)
+class SentenceKeys:
+    """The cache key of a narrated sentence's clip, and its runs': (key, spoken, voice)."""
+
+    clip: str
+    runs: tuple[tuple[str, str, Voice], ...]
+
+
+def sentence_keys(script: Script, voice: Voice, engine: engines.Engine
+                  ) -> dict[str, SentenceKeys]:
+    """For each sentence with something to speak, the keys narration will look up: one
+    clip per run, and for a sentence of several runs the clip they are joined into."""
+    voices = {role: script.run_voice(role, voice) for role in ("narrator", "quote")}
+    identities = {role: engine.identity(v) for role, v in voices.items()}
+    found = {}
+    for sentence in script.sentences():
+        if not sentence.spoken:  # shown, not narrated (only emoji, say)
+            continue
+        runs = sentence.voiced_runs()
+        parts = tuple((clip_key(identities[r.voice], r.spoken), r.spoken, voices[r.voice])
+                      for r in runs)
+        joined = parts[0][0] if len(parts) == 1 else _joined_key(
+            [key for key, _, _ in parts], [r.voice for r in runs])
+        found[sentence.id] = SentenceKeys(joined, parts)
+    return found
+
+
+def _joined_key(keys: list[str], roles: list[str]) -> str:
+    recipe = "\0".join(["joined", CLIP_FORMAT, str(RUN_GAP_MS), *roles, *keys])
+    return hashlib.sha256(recipe.encode()).hexdigest()
+
+
 def _joined(cache: ClipCache, parts: list[Clip], roles: list[str]) -> Clip:
     """One clip of runs in their voices, in order, from the cache or joined now."""
-    recipe = "\0".join(["joined", CLIP_FORMAT, str(RUN_GAP_MS), *roles,
-                         *(part.key for part in parts)])
-    key = hashlib.sha256(recipe.encode()).hexdigest()
+    key = _joined_key([part.key for part in parts], roles)
     clip = cache.get(key)
     if clip is not None:
         return clip

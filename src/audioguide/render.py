@@ -27,7 +27,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from . import publish
+from . import publish, rates
 from .cache import Usage, record_use, usage
 from .errors import OutputError, UsageError
 from .fsutil import share_identical
@@ -91,6 +91,7 @@ class CheckResult:
 
     problems: tuple[str, ...]  # why it is stale; empty when it is fresh
     user_files: tuple[str, ...] = ()  # files in it that audioguide did not write
+    folder: Path = Path()  # the edition's folder
 
 
 def all_formats() -> tuple[str, ...]:
@@ -120,12 +121,22 @@ def voice_for(script: Script, options: RenderOptions) -> Voice:
     )
 
 
+def key_inputs(script: Script, voice: Voice, formats: tuple[str, ...]) -> dict[str, Any]:
+    """Everything that decides what a render writes (the manifest records it, so that
+    `plan` can say which of them changed)."""
+    return {"output": OUTPUT_VERSION, "script": script.digest, "engine": voice.engine,
+            "voice": voice.voice, "rate": voice.rate, "volume": voice.volume,
+            "formats": sorted(formats)}
+
+
 def input_key(script: Script, voice: Voice, formats: tuple[str, ...]) -> str:
     """A hash of everything that decides what a render writes."""
-    settings = {"output": OUTPUT_VERSION, "script": script.digest, "engine": voice.engine,
-                "voice": voice.voice, "rate": voice.rate, "volume": voice.volume,
-                "formats": sorted(formats)}
-    return hashlib.sha256(json.dumps(settings, sort_keys=True).encode()).hexdigest()
+    return key_of(key_inputs(script, voice, formats))
+
+
+def key_of(inputs: dict[str, Any]) -> str:
+    """The input key of recorded inputs."""
+    return hashlib.sha256(json.dumps(inputs, sort_keys=True).encode()).hexdigest()
 
 
 def check(script_path: Path, options: RenderOptions) -> CheckResult:
@@ -136,29 +147,22 @@ def check(script_path: Path, options: RenderOptions) -> CheckResult:
     key = input_key(script, voice_for(script, options), formats)
     previous = manifest_file.read_manifest(folder)
     extra = manifest_file.user_files(folder, previous) if previous else []
-    return CheckResult(tuple(manifest_file.problems(folder, key)), tuple(extra))
+    return CheckResult(tuple(manifest_file.problems(folder, key)), tuple(extra), folder)
 
 
-def check_slugs(paths: list[Path]) -> None:
-    """Refuse scripts that would publish into the same edition folder, before any work."""
-    seen: dict[str, Path] = {}
-    for path in dict.fromkeys(paths):
-        slug = parse_script(path).slug
-        if slug in seen and seen[slug].resolve() != path.resolve():
-            raise UsageError(f"publishes into the same edition folder {slug!r} as "
-                             f"{seen[slug]}; give one of them its own `slug:` in the front matter",
-                             path=path)
-        seen.setdefault(slug, path)
+def render(script_path: Path, options: RenderOptions, progress: Progress | None = None,
+           *, report_cache: bool = True) -> RenderResult:
+    """Render one script into `options.output/<slug>/`, unless it is already fresh.
 
-
-def render(script_path: Path, options: RenderOptions, progress: Progress | None = None
-           ) -> RenderResult:
-    """Render one script into `options.output/<slug>/`, unless it is already fresh."""
+    `report_cache=False` leaves the cache's size out of the result (measuring it reads
+    the whole cache: a render of many scripts measures it once, at the end).
+    """
     started = time.monotonic()
     script = parse_script(script_path)
     formats = resolve_formats(options.formats)
     voice = voice_for(script, options)
-    key = input_key(script, voice, formats)
+    inputs = key_inputs(script, voice, formats)
+    key = key_of(inputs)
     folder = options.output / script.slug
     if not options.force and not manifest_file.problems(folder, key):
         return RenderResult(script_path, folder, fresh=True, seconds=time.monotonic() - started)
@@ -178,10 +182,13 @@ def render(script_path: Path, options: RenderOptions, progress: Progress | None 
             edition_dir, work = staging / "edition", staging / "work"
             edition_dir.mkdir()
             work.mkdir()
+            cpu = [rates.cpu_seconds()]
             clips, stats = narrate(script, voice, ClipCache(options.cache), options.jobs,
                                    progress)
+            cpu.append(rates.cpu_seconds())
             mastered = master(script, clips, work, options.cache, options.jobs, progress,
                               previous_gain_db=(previous.get("loudness") or {}).get("gain_db"))
+            cpu.append(rates.cpu_seconds())
             _release_freed_memory()
             engine_identity = stats.engine
             edition = publish.Edition(
@@ -194,19 +201,25 @@ def render(script_path: Path, options: RenderOptions, progress: Progress | None 
             loudness = {"target_lufs": TARGET_LUFS,
                         "mastered_lufs": round(mastered.mastered_lufs, 2),
                         "gain_db": mastered.gain_db}
-            content = manifest_file.build(edition, key, engine_identity, loudness, files)
+            content = manifest_file.build(edition, key, engine_identity, loudness, files,
+                                          inputs=inputs)
             manifest_file.write_manifest(edition, content)
+            cpu.append(rates.cpu_seconds())
             _carry_over(target, edition_dir, kept)
             _swap_into_place(edition_dir, target)
     record_use(options.cache, folder, key, (clip.key for clip in clips.values()),
                mastered.segments)
+    rates.record(options.cache, rates.Measured(
+        voice.engine, synthesis=(cpu[1] - cpu[0], stats.synthesized_chars),
+        encoding=(cpu[2] - cpu[1], mastered.encoded_ms / 1000),
+        publishing=(cpu[3] - cpu[2], 1)))
     reports = _reports(folder, content)
     return RenderResult(script_path, folder, fresh=False, files=reports, stats=stats,
                         seconds=time.monotonic() - started,
                         loudness_lufs=mastered.mastered_lufs,
                         target_lufs=TARGET_LUFS,
                         encoded_chapters=mastered.encoded, kept=tuple(kept), shared=shared,
-                        cache=usage(options.cache))
+                        cache=usage(options.cache) if report_cache else None)
 
 
 def _release_freed_memory() -> None:
@@ -425,18 +438,6 @@ def _swap_into_place(new: Path, folder: Path) -> None:
     except OSError:
         os.rename(old, folder)
         raise
-
-
-def render_all(paths: list[Path], options: RenderOptions, progress: Progress | None = None
-               ) -> list[RenderResult]:
-    """Render several scripts; each is published on its own."""
-    if not paths:
-        raise UsageError("no scripts to render; give a script path or add one to script/")
-    check_slugs(paths)
-    results = []
-    for path in dict.fromkeys(paths):
-        results.append(render(path, options, progress))
-    return results
 
 
 def default_scripts(folder: Path = Path("script")) -> list[Path]:

@@ -99,3 +99,13 @@ def size_column(count: int) -> str:
             return f"{value:.0f} {unit}" if unit == "B" else f"{value:.1f} {unit}"
         value /= 1000
     raise AssertionError("unreachable")
+
+
+def rough(ms: int) -> str:
+    """A length in words, as precise as an estimate deserves: 3.2 s, 4 min 10 s, 2 h 5 min."""
+    if ms < 60_000:
+        return f"{max(0, ms) / 1000:.1f} s"
+    hours, minutes, seconds, _ = _parts(_rounded(ms))
+    if hours:
+        return f"{hours} h {minutes} min"
+    return f"{minutes} min {seconds} s"

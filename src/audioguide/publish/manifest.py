@@ -54,8 +54,12 @@ def _sentence(sentence: SentenceTiming) -> dict[str, Any]:
 
 
 def build(edition: Edition, input_key: str, engine_identity: str, loudness: dict[str, float],
-          files: list[Path]) -> dict[str, Any]:
-    """The manifest's content (deterministic: no dates, sorted files)."""
+          files: list[Path], inputs: dict[str, Any] | None = None) -> dict[str, Any]:
+    """The manifest's content (deterministic: no dates, sorted files).
+
+    `inputs` are what the input key is a hash of, kept so that a plan can say which
+    of them changed.
+    """
     from .. import __version__
 
     script = edition.script
@@ -63,7 +67,9 @@ def build(edition: Edition, input_key: str, engine_identity: str, loudness: dict
     return {
         "audioguide": __version__,
         "input_key": input_key,
-        "script": {"file": script.path.name, "sha256": script.digest},
+        "inputs": inputs or {},
+        "script": {"file": script.path.name, "sha256": script.digest,
+                   "lexicon": lexicon_digest(script.lexicon)},
         "title": script.title,
         "author": script.author,
         "language": script.language,
@@ -101,6 +107,11 @@ def build(edition: Edition, input_key: str, engine_identity: str, loudness: dict
             for item in offered(script) if item.name in names
         ],
     }
+
+
+def lexicon_digest(lexicon: tuple[tuple[str, str], ...]) -> str:
+    """A hash of a script's lexicon (its entries, wherever they are written)."""
+    return hashlib.sha256(json.dumps(lexicon, ensure_ascii=False).encode()).hexdigest()
 
 
 def write_manifest(edition: Edition, content: dict[str, Any]) -> Path:
