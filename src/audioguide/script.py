@@ -26,7 +26,8 @@ from .speech import check_lexicon, clean_text, speak, split_sentences
 
 KNOWN_KEYS = {
     "title", "author", "byline", "source", "language", "narrator", "description",
-    "slug", "content_note", "voice", "rate", "volume", "pauses", "lexicon", "lexicon_file",
+    "slug", "content_note", "engine", "voice", "rate", "volume", "pauses", "lexicon",
+    "lexicon_file",
 }
 PAUSE_KEYS = {"sentence", "paragraph", "chapter", "lead_in", "tail"}
 MAX_PAUSE_MS = 60_000
@@ -304,7 +305,8 @@ class _FrontMatter:
         if volume is not None and (isinstance(volume, bool) or not isinstance(volume, (int, float))
                                    or not 0 < volume <= 1):
             raise self._error("volume", "volume must be a number above 0 and at most 1")
-        return Voice(voice=voice, rate=rate, volume=float(volume) if volume is not None else None)
+        return Voice(engine=self._text(data, "engine") or Voice.engine, voice=voice, rate=rate,
+                     volume=float(volume) if volume is not None else None)
 
     def _pauses(self, data: dict[str, Any]) -> Pauses:
         value = data.get("pauses")
