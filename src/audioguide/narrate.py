@@ -184,7 +184,7 @@ def _synthesize(engine: engines.Engine, voice: Voice, work: list[Job], cache: Cl
                 if failures:
                     return
                 try:
-                    clip = speaker.speak(sentences[0].spoken, key)
+                    clip = speaker.speak(engines.spoken_form(engine, sentences[0].spoken), key)
                 except AudioguideError as exc:
                     first = sentences[0]
                     preview = first.text if len(first.text) <= 60 else first.text[:57] + "..."

@@ -57,6 +57,18 @@ class Engine(Protocol):
         """The voices this engine offers."""
 
 
+def spoken_form(engine: Engine, text: str) -> str:
+    """What `engine` is sent for a sentence's spoken text (lexicon applied, normalized).
+
+    An engine may define ``spoken_form(text) -> str`` to turn that text into its own
+    form (Piper takes lexicon phonemes in IPA where espeak-ng takes its own names);
+    without it the text is sent as it is. It raises UsageError when it cannot.
+    The engine's identity must change whenever its spoken form does.
+    """
+    shape: Callable[[str], str] | None = getattr(engine, "spoken_form", None)
+    return shape(text) if shape is not None else text
+
+
 EngineFactory = Callable[[], Engine]
 ENTRY_POINT_GROUP = "audioguide.engines"
 _REGISTRY: dict[str, EngineFactory] = {}
@@ -85,7 +97,7 @@ def create(name: str) -> Engine:
 
 def _load_builtins() -> None:
     # Imported lazily so that a worker or the CLI pays only for the engine it uses.
-    from . import fake, pyttsx3_engine  # noqa: F401
+    from . import fake, piper_engine, pyttsx3_engine  # noqa: F401
 
     for entry in metadata.entry_points(group=ENTRY_POINT_GROUP):
         _REGISTRY.setdefault(entry.name, _Deferred(entry))
