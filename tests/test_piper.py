@@ -17,8 +17,7 @@ from audioguide.narrate import ClipCache, narrate
 from audioguide.render import RenderOptions, RenderResult, render
 from audioguide.script import parse_script
 from conftest import manifest
-from readback import loudness_lufs, true_peak_dbtp
-from test_audio_core import audio_files, check_lengths, check_pauses
+from test_audio_core import check_lengths, check_masters, check_pauses
 
 PIPER_SCRIPT = textwrap.dedent("""\
     ---
@@ -56,19 +55,12 @@ def piper_edition(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path,
 
 @pytest.mark.piper
 def test_piper_renders_a_valid_edition(piper_edition: tuple[Path, Path, RenderResult]) -> None:
-    """A Piper edition has its chapters, a -19 LUFS book, exact lengths, pauses and captions.
-
-    One gain serves the whole book, and Piper's level varies more from sentence to
-    sentence than espeak-ng's, so a short chapter file may stray up to 2.5 LU.
-    """
+    """A Piper edition has its chapters, ACX-grade masters, exact lengths, pauses and captions."""
     script, _, result = piper_edition
     content = manifest(result.folder)
     assert [c["title"] for c in content["chapters"]] == ["The start", "The end"]
     assert "piper" in result.stats.engine and "en_US-joe-medium.onnx" in result.stats.engine
-    for path in audio_files(result.folder):
-        book = path.parent == result.folder
-        assert abs(loudness_lufs(path) - (-19.0)) <= (1.0 if book else 2.5), path.name
-        assert true_peak_dbtp(path) <= -1.0, path.name
+    check_masters(result.folder)
     check_lengths(result.folder)
     check_pauses(result.folder, script)
     cues = vttcheck.parse((result.folder / "captions.vtt").read_text(encoding="utf-8"))
@@ -165,3 +157,18 @@ def test_phonemes_piper_cannot_take_are_one_line_naming_them(tmp_path: Path) -> 
     assert len(lines) == 1
     assert lines[0].startswith(f"audioguide: error: {script}:14: could not synthesize")
     assert "[[S@d'i:n|]]" in lines[0] and "'|'" in lines[0]
+
+
+def test_leveling_brings_clips_to_one_loudness_under_the_peak() -> None:
+    """A quiet and a loud clip come out at CLIP_LUFS (pyloudnorm), peaks at most -1 dBFS."""
+    import numpy as np
+    import pyloudnorm
+
+    rate = 22050
+    t = np.arange(rate * 2) / rate
+    speechlike = np.sin(2 * np.pi * 180 * t) * (0.5 + 0.5 * np.sin(2 * np.pi * 3 * t))
+    for scale in (0.1, 0.6):
+        leveled = piper_engine.level(speechlike * scale, rate)
+        loudness = pyloudnorm.Meter(rate).integrated_loudness(leveled)
+        assert abs(loudness - piper_engine.CLIP_LUFS) <= 0.1, scale
+        assert np.abs(leveled).max() <= piper_engine.CLIP_PEAK + 1e-9

