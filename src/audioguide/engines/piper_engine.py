@@ -44,6 +44,7 @@ import numpy as np
 from ..errors import EngineError, MissingToolError, UsageError
 from ..loudness import StreamingMeter
 from ..model import Voice
+from ..phonemes import UnknownSymbol, convert
 from . import VoiceInfo, register
 
 INSTALL_HINT = "install it with: pip install 'audioguide[piper]'"
@@ -70,7 +71,6 @@ _ESPEAK_TO_IPA = {
     "h": "h", "m": "m", "n": "n", "N": "ŋ", "l": "l", "r": "ɹ", "w": "w", "j": "j", "x": "x",
     "?": "ʔ", "'": "ˈ", ",": "ˌ", "%": "ˌ", "=": "ˈ", ":": "ː", "_": " ", " ": " ", "-": "",
 }
-_LONGEST = max(len(k) for k in _ESPEAK_TO_IPA)
 _PHONEMES = re.compile(r"\[\[(.*?)\]\]")
 
 
@@ -173,20 +173,13 @@ def length_scale(rate: int | None) -> float:
 
 def to_ipa(phonemes: str) -> str:
     """espeak-ng's ASCII phoneme names as IPA, or a UsageError naming the symbol."""
-    out: list[str] = []
-    i = 0
-    while i < len(phonemes):
-        for size in range(_LONGEST, 0, -1):
-            piece = phonemes[i:i + size]
-            if piece in _ESPEAK_TO_IPA:
-                out.append(_ESPEAK_TO_IPA[piece])
-                i += size
-                break
-        else:
-            raise UsageError(f"the lexicon phonemes [[{phonemes}]] have the espeak-ng symbol "
-                             f"{phonemes[i]!r}, which Piper cannot take; give this entry a "
-                             "spoken form in words, or phonemes from the common English set")
-    return "".join(out)
+    try:
+        return convert(phonemes, _ESPEAK_TO_IPA)
+    except UnknownSymbol as exc:
+        raise UsageError(f"the lexicon phonemes [[{phonemes}]] have the espeak-ng symbol "
+                         f"{exc.symbol!r}, which Piper cannot take; give this entry a "
+                         "spoken form in words, or phonemes from the common English set") \
+            from None
 
 
 class PiperEngine:
