@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import shutil
 import textwrap
@@ -10,6 +11,7 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner, Result
 
+from audioguide import publish
 from audioguide.cli import main
 from audioguide.render import RenderOptions, render
 
@@ -99,6 +101,12 @@ def cli_render_only(tmp_path: Path, fmt: str) -> tuple[Result, Path]:
         "--output", str(tmp_path / "audio"), "--cache", str(tmp_path / "cache"), "--jobs", "2"])
     assert result.exit_code == 0, result.output
     return result, tmp_path / "audio" / "small"
+
+
+def replace_writer(monkeypatch: pytest.MonkeyPatch, name: str, writer: object) -> None:
+    """For one test, write the output `name` with `writer` instead of its own."""
+    registry = publish.outputs()
+    monkeypatch.setitem(registry, name, dataclasses.replace(registry[name], writer=writer))
 
 
 def manifest(folder: Path) -> dict:

@@ -59,3 +59,18 @@ class SilentEngine(HangingEngine):
 register("hanging", HangingEngine)
 register("silent", SilentEngine)
 register("crashing", CrashingEngine)
+
+
+class FullVolumeEngine(HangingEngine):
+    """Writes into a volume with no space left, like any engine once the cache fills up."""
+
+    isolated = False
+
+    def identity(self, voice: Voice) -> str:
+        return "full-volume 1"
+
+    def synthesize(self, text: str, voice: Voice, out: Path) -> None:
+        raise OSError(28, "No space left on device", str(out))
+
+
+register("full-volume", FullVolumeEngine)

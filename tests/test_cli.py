@@ -156,6 +156,8 @@ def _summary(stdout: str) -> dict[str, tuple[int | None, float, float]]:
     """name -> (duration in s or None, size and its rounding in bytes) from the summary."""
     files = {}
     for line in stdout.splitlines()[1:]:
+        if not line.startswith("  "):
+            continue  # a note after the file list
         match = SUMMARY_LINE.match(line)
         assert match, line
         h, m, s, size, unit, name = match.groups()
@@ -168,18 +170,21 @@ def _summary(stdout: str) -> dict[str, tuple[int | None, float, float]]:
 
 def test_summary_lists_every_file_with_duration_and_size(small_edition: Path,
                                                           tmp_path: Path) -> None:
-    """The closing summary names every published file with its true size, and audio its length."""
+    """The closing summary names every published file with its true size, and audio its
+    length, then the library files written beside the edition."""
     script = small_edition.parent.parent / "small.md"
     output = tmp_path / "out"
     result = run("render", "-o", output, "--engine", "fake", "--cache", tmp_path / "cache",
-                 "-q", script)
+                 "-q", "--base-url", "https://example.com/audio/", script)
     assert result.exit_code == 0, result.stderr
     assert result.stderr == ""
     folder = output / "small"
-    first = result.stdout.splitlines()[0]
-    assert first.startswith(f"{folder}: rendered in ")
-    assert re.search(r"loudness -?\d+\.\d LUFS", first)
-    listed = _summary(result.stdout)
+    *edition, library = result.stdout.splitlines()
+    assert edition[0].startswith(f"{folder}: rendered in ")
+    assert re.search(r"loudness -?\d+\.\d LUFS", edition[0])
+    assert library == (f"{output}: library of 1 edition (cover.png, index.html, library.css, "
+                       "catalog.xml, feed.xml)")
+    listed = _summary("\n".join(edition))
     assert set(listed) == set(tree_digests(folder))
     for name, (duration, size, rounding) in listed.items():
         assert abs(size - (folder / name).stat().st_size) <= rounding, name

@@ -24,7 +24,7 @@ from audioguide import publish
 from audioguide.errors import EngineError, OutputError
 from audioguide.publish import manifest as manifest_file
 from audioguide.render import RenderOptions, render
-from conftest import ARTICLE_SCRIPT, SMALL_SCRIPT, render_fake
+from conftest import ARTICLE_SCRIPT, SMALL_SCRIPT, render_fake, replace_writer
 
 KILL_TRIALS = 20
 
@@ -106,23 +106,108 @@ def test_killed_renders_leave_the_previous_or_the_complete_new_edition(two_versi
     assert not list(output.glob(".small.staging-*"))
 
 
+def _processes_mentioning(text: str) -> list[str]:
+    """Command lines of running processes that mention `text` (read from /proc)."""
+    found = []
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit():
+            try:
+                line = (entry / "cmdline").read_bytes().replace(b"\0", b" ").decode()
+            except OSError:
+                continue
+            if text in line and "pytest" not in line:
+                found.append(line)
+    return found
+
+
+def _descendants(pid: int) -> set[int]:
+    """The processes below `pid` now (read from /proc)."""
+    parents: dict[int, int] = {}
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit():
+            try:
+                stat = (entry / "stat").read_text()
+            except OSError:
+                continue
+            parents[int(entry.name)] = int(stat.rsplit(")", 1)[1].split()[1])
+    found, frontier = set(), {pid}
+    while frontier:
+        frontier = {child for child, parent in parents.items() if parent in frontier} - found
+        found |= frontier
+    return found
+
+
+def _alive(pid: int) -> bool:
+    """Whether `pid` still runs (a zombie has stopped: it only waits to be reaped)."""
+    try:
+        stat = Path(f"/proc/{pid}/stat").read_text()
+    except OSError:
+        return False
+    return stat.rsplit(")", 1)[1].split()[0] != "Z"
+
+
+def _command_line(pid: int) -> str:
+    try:
+        return Path(f"/proc/{pid}/cmdline").read_bytes().replace(b"\0", b" ").decode()
+    except OSError:
+        return f"{pid} (gone)"
+
+
+@pytest.mark.parametrize(("stop", "code", "said"), [
+    (signal.SIGINT, 130, "interrupted"), (signal.SIGTERM, 143, "terminated")],
+    ids=["ctrl-c", "sigterm"])
 @pytest.mark.parametrize("delay", [0.4, 1.5, 3.0])
-def test_ctrl_c_exits_cleanly_and_keeps_the_edition(two_versions, tmp_path, delay):
-    """SIGINT during a cold render exits 130 with one line, no traceback, edition untouched."""
+def test_a_stopped_render_exits_cleanly_and_keeps_the_edition(two_versions, tmp_path, delay,
+                                                               stop, code, said):
+    """SIGINT (130) or SIGTERM (143) during a cold render: one line, no traceback, the edition
+    untouched, no staging folder and no encoder or worker left running."""
     script, output, _, before, _ = two_versions
     long_script = tmp_path / "small.md"
     long_script.write_text(ARTICLE_SCRIPT.read_text(encoding="utf-8").replace(
         "content_note:", "slug: small\ncontent_note:", 1), encoding="utf-8")
     process = start_render(long_script, output, tmp_path / "cold-cache", "--force")
     time.sleep(delay)
-    process.send_signal(signal.SIGINT)
+    process.send_signal(stop)
     _, stderr = process.communicate(timeout=60)
     if process.returncode == 0:
         pytest.fail("the render finished before it could be interrupted")
-    assert process.returncode == 130, stderr
+    assert process.returncode == code, stderr
     assert "Traceback" not in stderr
     assert stderr.strip().splitlines()[-1] == (
-        "audioguide: interrupted; the published edition is unchanged")
+        f"audioguide: {said}; the published edition is unchanged")
+    assert snapshot(output / "small") == before
+    assert not list(output.glob(".small.staging-*"))
+    time.sleep(0.5)
+    assert _processes_mentioning(str(tmp_path)) == []
+
+
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="parent-death signal is Linux's")
+def test_a_killed_render_takes_its_encoders_and_workers_with_it(two_versions, tmp_path):
+    """SIGKILL cannot be caught: the kernel stops the render's ffmpeg runs and synthesis
+    workers, so none goes on writing into the staging folder the next render removes."""
+    script, output, cache, before, _ = two_versions
+    bin_dir = tmp_path / "bin"
+    bin_dir.mkdir()
+    slow = bin_dir / "ffmpeg"  # an encode (into staging) that hangs until it is stopped
+    slow.write_text(f'#!/bin/sh\ncase "$*" in *staging*) exec sleep 60;; esac\n'
+                    f'exec {shutil.which("ffmpeg")} "$@"\n')
+    slow.chmod(0o755)
+    process = start_render(script, output, cache, "--force",
+                           env={"PATH": f"{bin_dir}{os.pathsep}{os.environ['PATH']}"})
+    deadline = time.monotonic() + 60
+    encoding: set[int] = set()
+    while not encoding and time.monotonic() < deadline and process.poll() is None:
+        encoding = {pid for pid in _descendants(process.pid)
+                    if _command_line(pid).startswith("sleep")}
+        time.sleep(0.05)
+    assert encoding, "the render never started an encode"
+    children = _descendants(process.pid)
+    process.send_signal(signal.SIGKILL)
+    process.communicate(timeout=60)
+    deadline = time.monotonic() + 5
+    while (alive := {pid for pid in children if _alive(pid)}) and time.monotonic() < deadline:
+        time.sleep(0.1)
+    assert not alive, [_command_line(pid) for pid in alive]
     assert snapshot(output / "small") == before
 
 
@@ -180,12 +265,10 @@ def test_an_unwritable_output_is_one_line_naming_it(tmp_path, where):
 def test_a_full_disk_is_reported_and_the_edition_kept(two_versions, monkeypatch):
     """ENOSPC while writing an output becomes 'the disk is full'; the edition is untouched."""
     script, output, cache, before, _ = two_versions
-    publish.writer("m4b")
-
     def full(edition: publish.Edition) -> list[Path]:
         raise OSError(errno.ENOSPC, "No space left on device", str(edition.folder / "x.m4b"))
 
-    monkeypatch.setitem(publish.FORMATS, "m4b", full)
+    replace_writer(monkeypatch, "m4b", full)
     with pytest.raises(OutputError, match="the disk is full"):
         render(script, RenderOptions(output=output, engine="fake", cache=cache, force=True))
     assert snapshot(output / "small") == before

@@ -191,7 +191,7 @@ def test_markup_in_the_script_stays_text(tmp_path: Path) -> None:
 
 @pytest.fixture(scope="module")
 def server(article_edition: Path) -> Iterator[EditionServer]:
-    """The preview server on the article's edition, on a free port."""
+    """The preview server on the article's edition, on a free port, with its page policies."""
     instance = make_server(article_edition, port=0)
     start_in_thread(instance)
     yield instance
@@ -234,6 +234,9 @@ def open_page(browser: Any, server: EditionServer, **context: Any) -> Any:
     page = browser.new_context(**options).new_page()
     errors: list[str] = []
     page.on("pageerror", lambda error: errors.append(str(error)))
+    # The server sends a Content-Security-Policy: anything it blocks is an error.
+    page.on("console", lambda message: errors.append(message.text)
+            if "Content Security Policy" in message.text else None)
     page.goto(server.url, wait_until="load")
     if options.get("java_script_enabled", True):
         page.wait_for_function("document.getElementById('player').readyState >= 1")

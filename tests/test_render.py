@@ -19,7 +19,7 @@ from mutagen.mp4 import MP4, MP4Cover
 from audioguide import publish
 from audioguide.errors import EncodeError, OutputError, UsageError
 from audioguide.script import parse_script
-from conftest import ARTICLE_SCRIPT, SMALL_SCRIPT, manifest, render_fake
+from conftest import ARTICLE_SCRIPT, SMALL_SCRIPT, manifest, render_fake, replace_writer
 from readback import (
     RATE,
     decode,
@@ -244,7 +244,8 @@ def test_lead_in_has_a_faint_noise_floor(edition: Path, extension: str) -> None:
 def test_one_mp3_per_chapter(edition: Path) -> None:
     """Each chapter has `chapters/NN-slug.mp3` with an ID3v2.3 title equal to its heading."""
     script = parse_script(script_of(edition))
-    names = [f"{c.number:02d}-{c.slug}.mp3" for c in script.chapters]
+    count = len(script.chapters)
+    names = [publish.chapter_filename(c, count).split("/")[1] for c in script.chapters]
     assert sorted(p.name for p in (edition / "chapters").iterdir()) == sorted(names)
     for chapter, name in zip(script.chapters, names, strict=True):
         tags = ID3(edition / "chapters" / name)
@@ -274,7 +275,8 @@ def test_playlist_lists_chapters_in_order(edition: Path) -> None:
     assert lines[0] == "#EXTM3U"
     entries = [line for line in lines if line and not line.startswith("#")]
     infos = [line for line in lines if line.startswith("#EXTINF:")]
-    assert entries == [f"chapters/{c.number:02d}-{c.slug}.mp3" for c in script.chapters]
+    assert entries == [publish.chapter_filename(c, len(script.chapters))
+                       for c in script.chapters]
     assert len(infos) == len(entries)
     for info, entry, chapter in zip(infos, entries, script.chapters, strict=True):
         assert lines.index(info) + 1 == lines.index(entry)
@@ -459,7 +461,7 @@ def test_failed_render_leaves_previous_edition_intact(
     def fail(edition: publish.Edition) -> list[Path]:
         raise EncodeError("the encoder failed", path=edition.folder)
 
-    monkeypatch.setitem(publish.FORMATS, "m4b", fail)
+    replace_writer(monkeypatch, "m4b", fail)
     with pytest.raises(EncodeError):
         render_fake(script, output, cache, force=True)
     assert tree_digests(folder) == before
@@ -472,7 +474,7 @@ def test_failed_first_render_publishes_nothing(small_edition: Path, tmp_path: Pa
     def fail(edition: publish.Edition) -> list[Path]:
         raise EncodeError("the encoder failed")
 
-    monkeypatch.setitem(publish.FORMATS, "mp3", fail)
+    replace_writer(monkeypatch, "mp3", fail)
     output = tmp_path / "audio"
     with pytest.raises(EncodeError):
         render_fake(script_of(small_edition), output, cache_of(small_edition))
@@ -508,11 +510,11 @@ def test_file_in_place_of_the_edition_is_refused(small_edition: Path, tmp_path: 
 def test_mp3_refuses_more_chapters_than_its_table_can_list(
         small_copy: tuple[Path, Path, Path], monkeypatch: pytest.MonkeyPatch) -> None:
     """Past the CTOC's limit the MP3 is refused before any work, not written corrupt."""
-    from audioguide.publish import mp3
+    from audioguide.publish import builtin
 
     script, cache, output = small_copy
     before = tree_digests(output / "small")
-    monkeypatch.setattr(mp3, "MAX_CHAPTERS", 2)
+    monkeypatch.setattr(builtin, "MP3_MAX_CHAPTERS", 2)
     with pytest.raises(UsageError) as caught:
         render_fake(script, output, cache, force=True)
     message = caught.value.format()

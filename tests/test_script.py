@@ -18,6 +18,7 @@ TESTS = Path(__file__).resolve().parent
 BAD = TESTS / "corpus" / "bad"
 GOOD = TESTS / "corpus" / "good"
 ARTICLE = TESTS.parent / "script" / "crying-during-sex.md"
+BIDI_CONTROLS = re.compile("[\u202a-\u202e\u2066-\u2069]")
 
 # Each bad script: the line the error must name and a fragment saying what to fix.
 BAD_SCRIPTS: dict[str, tuple[int, str]] = {
@@ -57,6 +58,8 @@ BAD_SCRIPTS: dict[str, tuple[int, str]] = {
     "indented-code-block.md": (13, "code blocks are not spoken; write the text as a paragraph"),
     "content-note-missing-chapter.md": (7, "content_note names a chapter 'Content note' that"),
     "control-character-in-front-matter.md": (2, "control character U+0007; remove it"),
+    "nesting-too-deep.md": (13, "nesting too deep; flatten the lists and block quotes"),
+    "duplicate-titles-bidi.md": (13, "'Payment' is already used at line 9; titles must be"),
 }
 
 VALID_FRONT_MATTER = """\
@@ -92,8 +95,10 @@ def check_model(script: Script) -> None:
         assert chapter.heading.kind == "heading"
         assert chapter.heading.text == chapter.title
         assert len(chapter.sentences) >= 2
+        assert chapter.heading.spoken.strip()
         for sentence in chapter.sentences:
-            assert sentence.spoken.strip()
+            # Only text with nothing to speak (emoji, punctuation) has no spoken form.
+            assert sentence.spoken.strip() or not re.search(r"\w", sentence.text)
             assert len(sentence.spoken) <= MAX_UTTERANCE_CHARS
             assert sentence.pause_after_ms >= 0
             assert not re.search(r"[\x00-\x08\x0b-\x1f\x7f]", sentence.text + sentence.spoken)
@@ -102,6 +107,33 @@ def check_model(script: Script) -> None:
     assert len(slugs) == len(set(slugs))
     for slug in slugs:
         assert re.fullmatch(r"[a-z0-9]+(-[a-z0-9]+)*", slug) and len(slug) <= 60, slug
+
+
+def _written_words(raw: bytes) -> set[str]:
+    """The words of a script's body, read with regular expressions instead of markdown-it.
+
+    Comments, link destinations and reference definitions are not text; everything else is.
+    """
+    text = raw.decode("utf-8-sig").replace("\r\n", "\n")
+    body = text.split("\n---\n", 1)[1]
+    body = re.sub(r"<!--.*?-->", " ", body, flags=re.S)
+    body = re.sub(r"\]\([^)]*\)", "]", body)
+    body = re.sub(r"^ {0,3}\[[^\]]+\]:.*$", " ", body, flags=re.M)
+    return {word.casefold() for word in re.findall(r"[^\W\d_]{2,}", body)}
+
+
+def check_nothing_dropped(raw: bytes, script: Script) -> None:
+    """Every word written in the body reaches a sentence of the parsed script."""
+    read = {word.casefold() for s in script.sentences()
+            for word in re.findall(r"[^\W\d_]{2,}", s.text)}
+    assert _written_words(raw) <= read, sorted(_written_words(raw) - read)
+
+
+@pytest.mark.parametrize("path", [*sorted(GOOD.glob("*.md")), *sorted(ARTICLE.parent.glob("*.md"))],
+                         ids=lambda p: p.name)
+def test_every_written_word_reaches_a_sentence(path: Path) -> None:
+    """No text of an accepted script, however deeply nested, is dropped by the parser."""
+    check_nothing_dropped(path.read_bytes(), parse_script(path))
 
 
 def test_corpus_has_every_case() -> None:
@@ -169,6 +201,48 @@ def test_stray_control_characters_are_dropped() -> None:
     texts = [s.text for s in script.chapters[0].sentences[1:]]
     assert texts == ["A stray bell and a escape.", "A form feed and a DEL character."]
     assert [s.spoken for s in script.chapters[0].sentences[1:]] == texts
+
+
+def test_bidi_controls_are_stripped_and_right_to_left_text_kept() -> None:
+    """Bidi overrides and isolates leave titles, metadata and text; Hebrew letters stay."""
+    script = parse_script(GOOD / "bidi-controls.md")
+    check_model(script)
+    assert script.title == "A Test Script"
+    assert script.author == "\u05d3\u05d5\u05d3 \u05dc\u05d5\u05d9"
+    assert [c.title for c in script.chapters] == ["The invoice total",
+                                                  "\u05e4\u05e8\u05e7 \u05e9\u05e0\u05d9"]
+    assert script.chapters[1].slug
+    for sentence in script.sentences():
+        assert not BIDI_CONTROLS.search(sentence.text + sentence.spoken)
+    assert "\u05e9\u05dc\u05d5\u05dd" in script.chapters[0].sentences[1].text + \
+        script.chapters[0].sentences[-1].text
+
+
+@pytest.mark.parametrize(("name", "expected"), [
+    ("french-abbreviations.md", ["Il habite rue St. Denis, c.-à-d. loin d'ici.",
+                                 "Mme. Martin le sait.", "Mx. Durand aussi, voir p. 12."]),
+    ("spanish-abbreviations.md", ["El Sr. García trajo frutas, p. ej. manzanas.",
+                                  "La Sra. López vino con Ud. también.", "Mx. Ruiz llegó tarde."]),
+])
+def test_sentences_split_with_the_languages_abbreviations(name: str, expected: list[str]) -> None:
+    """French and Spanish abbreviations, and lexicon keys ending in a full stop, end no sentence."""
+    script = parse_script(GOOD / name)
+    check_model(script)
+    assert [s.text for s in script.chapters[0].sentences[1:]] == expected
+
+
+def test_emoji_only_paragraphs_are_kept_written_and_not_spoken() -> None:
+    """A paragraph of emoji is a sentence with no spoken form; a chapter of them speaks its
+    heading instead of being "has no text"."""
+    script = parse_script(GOOD / "emoji-only.md")
+    check_model(script)
+    one, two, _ = script.chapters
+    assert [(s.text, s.spoken) for s in one.sentences[1:]] == [
+        ("A sentence before the emoji.", "A sentence before the emoji."),
+        ("\U0001f642\U0001f642\U0001f642", ""),
+        ("A sentence after them.", "A sentence after them.")]
+    assert [(s.text, s.spoken) for s in two.sentences] == [("Two", "Two"),
+                                                          ("\U0001f389 \U0001f388 \u2026", "")]
 
 
 def test_heading_markup_and_closing_hashes_are_removed() -> None:
@@ -309,7 +383,8 @@ def test_good_script_chapters_are_its_level_two_headings(path: Path) -> None:
     script = parse_script(path)
     check_model(script)
     if path.name != "heading-markup.md":  # its titles carry inline markup
-        assert [c.title for c in script.chapters] == _titles_in(path)
+        titles = [BIDI_CONTROLS.sub("", title) for title in _titles_in(path)]
+        assert [c.title for c in script.chapters] == titles
 
 
 def test_article_script() -> None:
@@ -348,11 +423,23 @@ _PIECES = [*"#<>!-*_`[]()~:=\n\n\n \t\r\\\"'0123456789aAsp.?,;|{}&", "pause", "<
 MARKDOWNISH = st.lists(st.sampled_from(_PIECES), max_size=120).map("".join)
 
 
+SENTINEL = "\n\n## Sentinel end\n\nSentinel words close the script.\n"
+
+
 def _parses_or_script_error(raw: bytes) -> None:
+    """Any input parses or is one ScriptError line; what parses lost nothing after it.
+
+    A last chapter is added after the input: whatever the input holds, the parse either
+    fails with a ScriptError or reaches that chapter and its text.
+    """
     try:
-        parse_text(raw, Path("fuzz.md"))
+        script = parse_text(raw + SENTINEL.encode(), Path("fuzz.md"))
     except ScriptError as error:
         assert "\n" not in error.format()
+        return
+    last = script.chapters[-1]
+    assert (last.title, [s.text for s in last.sentences[1:]]) == (
+        "Sentinel end", ["Sentinel words close the script."])
 
 
 @settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])

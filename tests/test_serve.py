@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import http.client
+import re
 import socket
 from collections.abc import Iterator
 from pathlib import Path
@@ -310,3 +311,92 @@ def test_serve_default_folder_is_audio(tmp_path: Path, monkeypatch: pytest.Monke
     result = CliRunner().invoke(cli.main, ["serve", "--port", "0"])
     assert result.exit_code == 2
     assert "audio: no such folder" in result.output
+
+
+# ---------------------------------------------------------------------------
+# Hardening: huge numbers, HTTP/0.9, entity tags, Host, page policies
+# ---------------------------------------------------------------------------
+
+@pytest.mark.parametrize("header", ["bytes=" + "9" * 5000 + "-", "bytes=" + "1" * 19 + "-" +
+                                    "2" * 19])
+def test_a_huge_range_number_gets_416(server: EditionServer, header: str) -> None:
+    """A range starting thousands of digits into the file gets 416, not a dropped connection."""
+    status, headers, body = get(server, "/book.mp3", {"Range": header})
+    assert status == 416
+    assert headers["content-range"] == f"bytes */{len(AUDIO)}"
+    assert body == b""
+
+
+@pytest.mark.parametrize("header", ["bytes=0-" + "9" * 5000, "bytes=-" + "9" * 5000])
+def test_a_huge_range_end_is_the_end_of_the_file(server: EditionServer, header: str) -> None:
+    """A last position or suffix with thousands of digits reaches to the end of the file."""
+    status, headers, body = get(server, "/book.mp3", {"Range": header})
+    assert status == 206
+    assert body == AUDIO
+
+
+@pytest.mark.parametrize("request_line", [b"GET /book.mp3 HTTP/0.9", b"GET /book.mp3"])
+def test_http_0_9_is_refused(server: EditionServer, request_line: bytes) -> None:
+    """An HTTP/0.9 request gets a 505 status line, never a bare body."""
+    answer = raw(server, request_line + b"\r\n\r\n")
+    assert answer.startswith(b"HTTP/1.0 505 ")
+    assert AUDIO[:100] not in answer
+
+
+def test_strong_etag_with_if_none_match_and_if_range(server: EditionServer, site: Path) -> None:
+    """Files carry a strong ETag; If-None-Match gets 304; If-Range with it gets the range,
+    with another tag (or a weak one) the whole file."""
+    status, headers, _ = get(server, "/book.mp3")
+    etag = headers["etag"]
+    assert status == 200 and re.fullmatch(r'"[0-9a-f-]+"', etag)
+    status, headers, body = get(server, "/book.mp3", {"If-None-Match": etag})
+    assert (status, headers["etag"], body) == (304, etag, b"")
+    assert get(server, "/book.mp3", {"If-None-Match": '"other"'})[0] == 200
+    status, _, body = get(server, "/book.mp3", {"Range": "bytes=0-9", "If-Range": etag})
+    assert (status, body) == (206, AUDIO[:10])
+    for other in ('"other"', "W/" + etag):
+        status, _, body = get(server, "/book.mp3", {"Range": "bytes=0-9", "If-Range": other})
+        assert (status, body) == (200, AUDIO)
+    # A re-render replaces the file: its tag changes, and a range that spans it is whole.
+    replacement = site / ".book.mp3.new"
+    replacement.write_bytes(AUDIO)
+    replacement.replace(site / "book.mp3")
+    assert get(server, "/book.mp3")[1]["etag"] != etag
+    status, _, body = get(server, "/book.mp3", {"Range": "bytes=0-9", "If-Range": etag})
+    assert (status, body) == (200, AUDIO)
+
+
+@pytest.mark.parametrize("host", ["evil.example", "evil.example:80", "127.0.0.1.evil.example",
+                                  "localhost.evil.example", "[::2]"])
+def test_other_hosts_are_refused(server: EditionServer, host: str) -> None:
+    """A Host header or absolute URL for another host gets 421 (no DNS rebinding)."""
+    status, _, body = get(server, "/book.mp3", {"Host": host})
+    assert status == 421 and AUDIO[:100] not in body
+    answer = raw(server, f"GET http://{host}/book.mp3 HTTP/1.1\r\n"
+                         "Connection: close\r\n\r\n".encode())
+    assert answer.startswith(b"HTTP/1.0 421 ")
+
+
+@pytest.mark.parametrize("host", ["localhost", "LOCALHOST:8000", "127.0.0.1", "[::1]:80"])
+def test_loopback_hosts_are_served(server: EditionServer, host: str) -> None:
+    """The bound address and localhost, with any port, are served."""
+    assert get(server, "/book.mp3", {"Host": host})[0] == 200
+
+
+def test_a_wildcard_bind_serves_addresses_but_not_names(site: Path) -> None:
+    """Bound to every address, the server answers to IP addresses and localhost only."""
+    from audioguide.server import host_allowed
+
+    assert host_allowed("192.168.1.20", "0.0.0.0")
+    assert host_allowed("localhost", "::")
+    assert not host_allowed("evil.example", "0.0.0.0")
+    assert not host_allowed("192.168.1.20", "127.0.0.1")
+
+
+def test_pages_carry_a_content_security_policy(server: EditionServer) -> None:
+    """Every answer forbids framing and anything from another origin."""
+    for target in ("/index.html", "/book.mp3", "/chapters/"):
+        headers = get(server, target)[1]
+        assert headers["x-frame-options"] == "DENY"
+        policy = headers["content-security-policy"]
+        assert "default-src 'self'" in policy and "frame-ancestors 'none'" in policy

@@ -21,40 +21,68 @@ def _fail(error: AudioguideError) -> NoReturn:
     sys.exit(error.exit_code)
 
 
-def _interrupted() -> NoReturn:
-    """Ctrl-C: stop the encoders and synthesis workers and leave at once.
+class _Terminated(KeyboardInterrupt):
+    """SIGTERM, unwound like Ctrl-C so that the library removes its staging folder."""
+
+
+def _stop_children() -> None:
+    import multiprocessing
+
+    from .tools import stop_all
+
+    stop_all()
+    for child in multiprocessing.active_children():
+        child.kill()
+
+
+def _on_sigterm(signum: int, frame: object) -> None:
+    # The encoders and workers go first: the unwinding then has nothing to wait for.
+    import signal
+
+    signal.signal(signal.SIGTERM, signal.SIG_IGN)
+    _stop_children()
+    raise _Terminated
+
+
+def _interrupted(terminated: bool) -> NoReturn:
+    """Ctrl-C or SIGTERM: stop the encoders and synthesis workers and leave at once.
 
     The library has already removed its staging folder on the way out (the published
     edition was never touched); waiting for encoders and synthesis workers to finish
     would only delay the exit.
     """
-    import multiprocessing
     import signal
 
-    from .tools import stop_all
-
     signal.signal(signal.SIGINT, signal.SIG_IGN)
-    stop_all()
-    for child in multiprocessing.active_children():
-        child.kill()
-    click.echo("audioguide: interrupted; the published edition is unchanged", err=True)
+    signal.signal(signal.SIGTERM, signal.SIG_IGN)
+    _stop_children()
+    what = "terminated" if terminated else "interrupted"
+    click.echo(f"audioguide: {what}; the published edition is unchanged", err=True)
     sys.stderr.flush()
     sys.stdout.flush()
-    os._exit(130)
+    os._exit(143 if terminated else 130)
 
 
 def _guarded(function: Callable[..., Any]) -> Callable[..., Any]:
-    """Turn the library's errors and Ctrl-C into one line and an exit code, never a traceback."""
+    """Turn the library's errors, Ctrl-C and SIGTERM into one line and an exit code,
+    never a traceback."""
     import functools
+    import signal
+    import threading
 
     @functools.wraps(function)
     def wrapper(*args: Any, **kwargs: Any) -> Any:
+        main = threading.current_thread() is threading.main_thread()
+        previous = signal.signal(signal.SIGTERM, _on_sigterm) if main else None
         try:
             return function(*args, **kwargs)
         except AudioguideError as error:
             _fail(error)
-        except KeyboardInterrupt:
-            _interrupted()
+        except KeyboardInterrupt as interrupt:
+            _interrupted(isinstance(interrupt, _Terminated))
+        finally:
+            if main:
+                signal.signal(signal.SIGTERM, previous)
 
     return wrapper
 
@@ -110,13 +138,21 @@ def main() -> None:
 @click.option("--cache", type=click.Path(path_type=Path),
               help="Clip cache folder (default: $AUDIOGUIDE_CACHE or ~/.cache/audioguide).")
 @click.option("-q", "--quiet", is_flag=True, help="No progress, only the summary.")
+@click.option("--base-url", metavar="URL",
+              help="Where OUTPUT will be served, for the podcast feed (default: "
+                   "$AUDIOGUIDE_BASE_URL, or base_url in audioguide.toml).")
 @_guarded
 def render(scripts: tuple[Path, ...], output: Path, formats: tuple[str, ...],
            engine: str | None, voice: str | None, rate: int | None, volume: float | None,
-           jobs: int, force: bool, check: bool, cache: Path | None, quiet: bool) -> None:
-    """Render SCRIPTS (default: every script/*.md) into OUTPUT/<slug>/."""
+           jobs: int, force: bool, check: bool, cache: Path | None, quiet: bool,
+           base_url: str | None) -> None:
+    """Render SCRIPTS (default: every script/*.md) into OUTPUT/<slug>/.
+
+    Then rebuild the library files beside them (see `audioguide publish`).
+    """
     from .errors import StaleError, UsageError
-    from .render import RenderOptions, default_scripts, render_all
+    from .library import CONFIG, load_settings, publish_library
+    from .render import RenderOptions, check_slugs, default_scripts, render_all
     from .render import check as check_edition
 
     paths = list(scripts) or default_scripts()
@@ -128,21 +164,26 @@ def render(scripts: tuple[Path, ...], output: Path, formats: tuple[str, ...],
     if check:
         # The report goes to stdout; stderr gets the one error line, naming the first
         # stale script and why.
+        check_slugs(paths)
         stale: list[tuple[Path, str]] = []
         for path in paths:
-            problems = check_edition(path, options)
-            for problem in problems:
+            found = check_edition(path, options)
+            for problem in found.problems:
                 click.echo(f"{path}: stale: {problem}")
-            if problems:
-                stale.append((path, problems[0]))
+            if found.problems:
+                stale.append((path, found.problems[0]))
             else:
                 click.echo(f"{path}: fresh")
+            if found.user_files:
+                click.echo(f"{path}: the edition folder also holds files audioguide did not "
+                           f"write (a render keeps them): {', '.join(found.user_files)}")
         if stale:
             path, problem = stale[0]
             others = f" ({len(stale) - 1} more scripts are too)" if len(stale) > 1 else ""
             raise StaleError(f"the published edition is stale{others}: {problem}; run "
                              "`audioguide render` and commit audio/", path=path)
         return
+    settings = load_settings(Path(CONFIG), base_url)
     for result in render_all(paths, options, _Reporter(quiet)):
         if result.fresh:
             click.echo(f"{result.folder}: up to date (nothing to do)")
@@ -156,6 +197,42 @@ def render(scripts: tuple[Path, ...], output: Path, formats: tuple[str, ...],
         for report in result.files:
             length = f"{units.length(report.duration_ms):>8}" if report.duration_ms else " " * 8
             click.echo(f"  {length}  {units.size_column(report.bytes):>9}  {report.name}")
+        # Notes after the file list, not indented like it.
+        if result.shared:
+            click.echo(f"shared: {units.size_column(result.shared)} saved by storing "
+                       "identical audio files once (hard links)")
+        if result.kept:
+            click.echo(f"kept: {len(result.kept)} files that audioguide did not write: "
+                       f"{', '.join(result.kept)}")
+        if result.cache:
+            click.echo(f"cache: {result.cache.root} holds {units.size_column(result.cache.bytes)} "
+                       "(see `audioguide cache`)")
+    _report_library(publish_library(output, settings))
+
+
+def _report_library(result: Any) -> None:
+    written = ", ".join(result.written) or "nothing changed"
+    editions = f"{result.editions} edition" + ("s" if result.editions != 1 else "")
+    click.echo(f"{result.folder}: library of {editions} ({written})")
+    if result.note:
+        click.echo(f"audioguide: note: {result.note}", err=True)
+
+
+@main.command()
+@click.argument("output", required=False, default=Path("audio"),
+                type=click.Path(path_type=Path))
+@click.option("--base-url", metavar="URL",
+              help="Where OUTPUT will be served, for the podcast feed (default: "
+                   "$AUDIOGUIDE_BASE_URL, or base_url in audioguide.toml).")
+@_guarded
+def publish(output: Path, base_url: str | None) -> None:
+    """Rebuild the library of OUTPUT (default: audio/) from its editions' manifests.
+
+    It writes index.html, catalog.xml (OPDS) and, with a base URL, feed.xml (podcast).
+    """
+    from .library import CONFIG, load_settings, publish_library
+
+    _report_library(publish_library(output, load_settings(Path(CONFIG), base_url)))
 
 
 @main.command()
@@ -279,6 +356,50 @@ def say(text: str, script: Path | None, output: Path | None, engine: str | None,
         click.echo(f"{output}: {said.duration_ms / 1000:.1f} s")
 
 
+@main.group(invoke_without_command=True)
+@click.option("--cache", "root", type=click.Path(path_type=Path),
+              help="Cache folder (default: $AUDIOGUIDE_CACHE or ~/.cache/audioguide).")
+@click.pass_context
+@_guarded
+def cache(context: click.Context, root: Path | None) -> None:
+    """Show the size of the render cache; `prune` removes what is not needed."""
+    from .narrate import default_cache_dir
+
+    context.obj = root or default_cache_dir()
+    if context.invoked_subcommand is None:
+        from .cache import usage
+
+        found = usage(context.obj)
+        click.echo(f"{found.root}: {units.size_column(found.bytes)} in {found.clips} clips and "
+                   f"{found.segments} encoded segments")
+
+
+@cache.command()
+@click.option("-o", "--output", "outputs", multiple=True, type=click.Path(path_type=Path),
+              help="Keep what the editions in this folder use (repeatable; default: audio).")
+@click.option("--older-than", "days", type=click.FloatRange(0), metavar="DAYS",
+              help="Instead, remove what no render has used for DAYS days.")
+@click.option("--max-size", metavar="SIZE",
+              help="Instead, remove the least recently used until the cache is SIZE (500MB).")
+@click.option("-n", "--dry-run", is_flag=True, help="Say what would go, remove nothing.")
+@click.pass_obj
+@_guarded
+def prune(root: Path, outputs: tuple[Path, ...], days: float | None, max_size: str | None,
+          dry_run: bool) -> None:
+    """Remove cached clips and encodes that no published edition in OUTPUT uses."""
+    from .cache import parse_size
+    from .cache import prune as prune_cache
+
+    done = prune_cache(root, outputs=outputs or (Path("audio"),),
+                       older_than_s=days * 86400 if days is not None else None,
+                       max_bytes=parse_size(max_size) if max_size is not None else None,
+                       dry_run=dry_run)
+    verb = "would remove" if dry_run else "removed"
+    click.echo(f"{root}: {verb} {done.removed} entries ({units.size_column(done.freed)}); "
+               f"{units.size_column(done.left.bytes)} left in {done.left.clips} clips and "
+               f"{done.left.segments} encoded segments")
+
+
 @main.command()
 @click.option("--engine", default="pyttsx3", show_default=True, help="Speech engine.")
 @_guarded
@@ -302,7 +423,11 @@ def voices(engine: str) -> None:
 @click.option("-q", "--quiet", is_flag=True, help="Do not log each request.")
 @_guarded
 def serve(folder: Path, port: int, host: str, quiet: bool) -> None:
-    """Preview FOLDER (default: audio/) in a browser, with seeking, until Ctrl-C."""
+    """Preview FOLDER (default: audio/) in a browser, with seeking, until Ctrl-C.
+
+    Served, the output folder's podcast feed gives this server's own addresses.
+    """
+    from .library import CONFIG, load_settings
     from .server import serve as serve_folder
 
     def ready(url: str) -> None:
@@ -312,7 +437,8 @@ def serve(folder: Path, port: int, host: str, quiet: bool) -> None:
         click.echo(line, err=True)
 
     try:
-        serve_folder(folder, host, port, ready=ready, log=None if quiet else log)
+        serve_folder(folder, host, port, ready=ready, log=None if quiet else log,
+                     library=load_settings(Path(CONFIG), environ={}))
     except KeyboardInterrupt:
         click.echo("stopped", err=True)
 

@@ -25,7 +25,7 @@ from typing import Any
 import numpy as np
 
 from . import assembly
-from .errors import EncodeError, OutputError
+from .errors import EncodeError
 from .framing import (
     AAC,
     LAME_ENCODER_DELAY,
@@ -34,6 +34,7 @@ from .framing import (
     OUTPUT_RATE,
     SPARE_PCM_FRAMES,
 )
+from .fsutil import cache_error, move_into
 from .gain import hops
 from .mpegaudio import adts_offsets, frame_offsets, info_frame
 from .timeline import Layout, Segment
@@ -137,15 +138,13 @@ class EncodeCache:
         final_mp3, final_aac, final_record = self.paths(key)
         try:
             final_mp3.parent.mkdir(parents=True, exist_ok=True)
-            os.replace(aac, final_aac)
-            os.replace(mp3, final_mp3)
+            move_into(aac, final_aac)
+            move_into(mp3, final_mp3)
             staged = final_record.with_name(f".{final_record.name}.{os.getpid()}")
             staged.write_text(json.dumps(record), encoding="utf-8")
             os.replace(staged, final_record)
         except OSError as exc:
-            raise OutputError(f"cannot write to the cache ({exc.strerror}); set "
-                              "AUDIOGUIDE_CACHE to a writable folder",
-                              path=final_mp3.parent) from None
+            raise cache_error(exc, self.root) from None
         encoded = self.get(key)
         if encoded is None:
             raise EncodeError("an encoded segment could not be read back from the cache")

@@ -45,6 +45,7 @@ class Mastered:
     mastered_lufs: float
     gain_db: float
     encoded: int
+    segments: tuple[str, ...] = ()  # the cache keys of the encoded segments it joined
 
 
 def master(script: Script, clips: dict[str, Clip], work: Path, cache: Path, jobs: int = 1,
@@ -86,7 +87,8 @@ def master(script: Script, clips: dict[str, Clip], work: Path, cache: Path, jobs
     return Mastered(BookAudio(book_mp3, book_aac, mp3_samples - MP3.delay, aac_samples),
                     tuple(chapters), timeline.timeline(script, book, chapter_files),
                     mastered_lufs, gain_db,
-                    encoded=len({s.chapter for s in changed if s.chapter >= 0}))
+                    encoded=len({s.chapter for s in changed if s.chapter >= 0}),
+                    segments=tuple(segment_key(s, gain_db) for s in encodes))
 
 
 def _map_large_buffers() -> None:

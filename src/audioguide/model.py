@@ -62,7 +62,8 @@ class Sentence:
     """One utterance: the written form shown to readers and the form sent to the engine.
 
     `pause_after_ms` is the silence that follows it, already resolved from the
-    script's pauses and any inline pause directive.
+    script's pauses and any inline pause directive. `spoken` is empty for text with
+    nothing to speak (only emoji or punctuation): readers see it, nobody hears it.
     """
 
     id: str

@@ -59,34 +59,11 @@ def frames(data: bytes) -> Iterator[tuple[int, int, int]]:
         offset += length
 
 
-def is_info_frame(frame: bytes) -> bool:
-    """True for the Xing/Info frame LAME puts first (it decodes as silence)."""
-    return b"Xing" in frame[:48] or b"Info" in frame[:48]
-
-
 def frame_offsets(data: bytes) -> list[int]:
     """Where each MP3 frame starts, and last the stream's end: keeping k frames is
     keeping the first `offsets[k]` bytes."""
     offsets = [offset for offset, _, _ in frames(data)]
     return offsets + [len(data)] if offsets else [0]
-
-
-def audio_frames(data: bytes) -> tuple[bytes, int]:
-    """The frames of an MP3 without tags or Info frame, and the samples they decode to."""
-    parts: list[bytes] = []
-    total = 0
-    for offset, length, samples in frames(data):
-        frame = data[offset:offset + length]
-        if not parts and total == 0 and is_info_frame(frame):
-            continue
-        parts.append(frame)
-        total += samples
-    return b"".join(parts), total
-
-
-def adts_frames(data: bytes) -> int:
-    """The number of AAC frames in a raw ADTS stream (each decodes to 1024 samples)."""
-    return len(adts_offsets(data)) - 1
 
 
 def adts_offsets(data: bytes) -> list[int]:

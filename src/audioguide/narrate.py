@@ -7,10 +7,12 @@ re-render after no change synthesizes nothing and a one-sentence edit one clip.
 
 from __future__ import annotations
 
+import errno
 import hashlib
 import importlib
 import multiprocessing
 import os
+import shutil
 import tempfile
 import threading
 import wave
@@ -21,12 +23,17 @@ from pathlib import Path
 
 from . import engines
 from .errors import AudioguideError, EngineError, OutputError, UsageError
+from .fsutil import cache_error, move_into
 from .model import Clip, Script, Sentence, Voice
 from .timeline import CLIP_MARGIN_MS, SILENCE_THRESHOLD_DBFS
 
 Progress = Callable[[str, int, int], None]
 # How long one utterance may take before its worker is replaced (plus time per character).
 DEFAULT_TIMEOUT_S = 90.0
+# Room a clip needs in the cache: 44.1 kB a second of 16-bit 22.05 kHz speech, at
+# most about ten characters a second, and a margin for the file system.
+CLIP_BYTES_PER_CHAR = 4_410
+MIN_FREE_BYTES = 1 << 20
 
 
 def _timeout_s() -> float:
@@ -102,12 +109,22 @@ class ClipCache:
         folder = self.path(key).parent
         try:
             folder.mkdir(parents=True, exist_ok=True)
+            fd, name = tempfile.mkstemp(prefix=f".{key[:12]}-", suffix=".wav", dir=folder)
         except OSError as exc:
-            raise OutputError(f"cannot create the clip cache ({exc.strerror}); set "
-                              "AUDIOGUIDE_CACHE to a writable folder", path=folder) from None
-        fd, name = tempfile.mkstemp(prefix=f".{key[:12]}-", suffix=".wav", dir=folder)
+            raise cache_error(exc, self.root) from None
         os.close(fd)
         return Path(name)
+
+    def check_space(self, text: str) -> None:
+        """Refuse at once when a clip of `text` cannot fit on the cache volume."""
+        # 16-bit mono at 22.05 kHz, with room for a slow voice and the WAV header.
+        needed = CLIP_BYTES_PER_CHAR * len(text) + MIN_FREE_BYTES
+        try:
+            free = shutil.disk_usage(self.root).free
+        except OSError:
+            return  # the write itself will say what is wrong
+        if free < needed:
+            raise cache_error(OSError(errno.ENOSPC, os.strerror(errno.ENOSPC)), self.root)
 
     def commit(self, key: str, staged: Path) -> Clip:
         """Trim a freshly synthesized clip to its speech and put it in the cache."""
@@ -116,7 +133,10 @@ class ClipCache:
         if self.get_file(staged):
             trim(staged)
         final = self.path(key)
-        os.replace(staged, final)
+        try:
+            move_into(staged, final)
+        except OSError as exc:
+            raise cache_error(exc, self.root) from None
         clip = self.get(key)
         if clip is None:
             final.unlink(missing_ok=True)
@@ -130,7 +150,8 @@ def narrate(script: Script, voice: Voice, cache: ClipCache, jobs: int,
     """Clips for every sentence of `script`, keyed by sentence id; synthesizes what is missing."""
     engine = engines.create(voice.engine)
     identity = engine.identity(voice)
-    sentences = script.sentences()
+    # A sentence with nothing to speak (only emoji, say) is shown, not narrated.
+    sentences = [s for s in script.sentences() if s.spoken]
     clips: dict[str, Clip] = {}
     missing: dict[str, list[Sentence]] = {}
     for sentence in sentences:
@@ -185,6 +206,9 @@ def _synthesize(engine: engines.Engine, voice: Voice, work: list[Job], cache: Cl
                     return
                 try:
                     clip = speaker.speak(engines.spoken_form(engine, sentences[0].spoken), key)
+                except OutputError as exc:
+                    failures.append(exc)
+                    return
                 except AudioguideError as exc:
                     first = sentences[0]
                     preview = first.text if len(first.text) <= 60 else first.text[:57] + "..."
@@ -227,18 +251,28 @@ class _Speaker:
     def speak(self, text: str, key: str) -> Clip:
         try:
             return self._attempt(text, key)
-        except AudioguideError:
+        except EngineError:
             self._stop()
             return self._attempt(text, key)
 
     def _attempt(self, text: str, key: str) -> Clip:
         staged = self.cache.staging(key)
         try:
+            self.cache.check_space(text)
             if self.engine.isolated:
                 self._remote(text, staged)
             else:
                 self.engine.synthesize(text, self.voice, staged)
             return self.cache.commit(key, staged)
+        except OSError as exc:
+            if exc.errno in (errno.ENOSPC, errno.EDQUOT):
+                raise cache_error(exc, self.cache.root) from None
+            raise EngineError(f"the engine could not write its audio ({exc.strerror})") from None
+        except EngineError:
+            # An engine writing into a full volume fails in its own ways (pyttsx3 waits
+            # for an event that never comes): the volume, not the engine, is the cause.
+            self.cache.check_space(text)
+            raise
         finally:
             staged.unlink(missing_ok=True)
 
@@ -299,6 +333,9 @@ class _Speaker:
 def worker_main(engine_name: str, voice: Voice, conn: Connection,
                 engine_module: str | None = None) -> None:
     """The body of a spawned synthesis worker: one engine for the life of the process."""
+    from .tools import die_with_parent
+
+    die_with_parent()  # a killed render takes its workers with it
     # The engine may print (pyttsx3 does); the parent's terminal is not ours to write to.
     devnull = os.open(os.devnull, os.O_WRONLY)
     os.dup2(devnull, 1)

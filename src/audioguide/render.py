@@ -22,13 +22,15 @@ import sys
 import tempfile
 import time
 from collections.abc import Callable, Iterator
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from . import publish
+from .cache import Usage, record_use, usage
 from .errors import OutputError, UsageError
+from .fsutil import share_identical
 from .model import Script, Voice
 from .narrate import ClipCache, NarrationStats, default_cache_dir, narrate
 from .publish import manifest as manifest_file
@@ -78,6 +80,17 @@ class RenderResult:
     loudness_lufs: float | None = None
     target_lufs: float | None = None
     encoded_chapters: int = 0
+    kept: tuple[str, ...] = ()  # files someone else put in the edition, carried over
+    cache: Usage | None = None
+    shared: int = 0  # bytes saved by storing identical audio files once (hard links)
+
+
+@dataclass(frozen=True)
+class CheckResult:
+    """How a published edition stands against its script."""
+
+    problems: tuple[str, ...]  # why it is stale; empty when it is fresh
+    user_files: tuple[str, ...] = ()  # files in it that audioguide did not write
 
 
 def all_formats() -> tuple[str, ...]:
@@ -115,13 +128,27 @@ def input_key(script: Script, voice: Voice, formats: tuple[str, ...]) -> str:
     return hashlib.sha256(json.dumps(settings, sort_keys=True).encode()).hexdigest()
 
 
-def check(script_path: Path, options: RenderOptions) -> list[str]:
-    """Why the published edition of a script is stale; empty when it is fresh."""
+def check(script_path: Path, options: RenderOptions) -> CheckResult:
+    """Whether the published edition of a script is fresh, and what else it holds."""
     script = parse_script(script_path)
     formats = resolve_formats(options.formats)
     folder = options.output / script.slug
     key = input_key(script, voice_for(script, options), formats)
-    return manifest_file.problems(folder, key)
+    previous = manifest_file.read_manifest(folder)
+    extra = manifest_file.user_files(folder, previous) if previous else []
+    return CheckResult(tuple(manifest_file.problems(folder, key)), tuple(extra))
+
+
+def check_slugs(paths: list[Path]) -> None:
+    """Refuse scripts that would publish into the same edition folder, before any work."""
+    seen: dict[str, Path] = {}
+    for path in dict.fromkeys(paths):
+        slug = parse_script(path).slug
+        if slug in seen and seen[slug].resolve() != path.resolve():
+            raise UsageError(f"publishes into the same edition folder {slug!r} as "
+                             f"{seen[slug]}; give one of them its own `slug:` in the front matter",
+                             path=path)
+        seen.setdefault(slug, path)
 
 
 def render(script_path: Path, options: RenderOptions, progress: Progress | None = None
@@ -135,26 +162,24 @@ def render(script_path: Path, options: RenderOptions, progress: Progress | None 
     folder = options.output / script.slug
     if not options.force and not manifest_file.problems(folder, key):
         return RenderResult(script_path, folder, fresh=True, seconds=time.monotonic() - started)
+    for name in (*publish.ALWAYS, *formats):
+        publish.output(name).check(script)  # now, not after a narration
     from .master import TARGET_LUFS, master  # numpy and pydub: only when there is work
-    from .publish.mp3 import MAX_CHAPTERS
-
-    if "mp3" in formats and len(script.chapters) > MAX_CHAPTERS:
-        raise UsageError(f"an MP3 can list at most {MAX_CHAPTERS} chapters; this script has "
-                         f"{len(script.chapters)}: merge chapters, or leave out the mp3 format",
-                         path=script.path)
     from .tools import require
 
     require("ffmpeg")  # now, not after a narration that can take minutes
     _ensure_output(options.output)
     with _lock(options.output, script.slug, progress):
-        _guard_foreign(folder)
-        with _staging(options.output, script.slug) as staging:
+        target = _through_link(folder)
+        _guard_foreign(target)
+        previous = manifest_file.read_manifest(target) or {}
+        kept = manifest_file.user_files(target, previous) if previous else []
+        with _staging(target.parent, script.slug) as staging:
             edition_dir, work = staging / "edition", staging / "work"
             edition_dir.mkdir()
             work.mkdir()
             clips, stats = narrate(script, voice, ClipCache(options.cache), options.jobs,
                                    progress)
-            previous = manifest_file.read_manifest(folder) or {}
             mastered = master(script, clips, work, options.cache, options.jobs, progress,
                               previous_gain_db=(previous.get("loudness") or {}).get("gain_db"))
             _release_freed_memory()
@@ -165,18 +190,23 @@ def render(script_path: Path, options: RenderOptions, progress: Progress | None 
                 folder=edition_dir, work=work, narrator=script.narrator,
                 engine=engine_identity, jobs=options.jobs, formats=formats)
             files = _write_formats(edition, ("cover", *formats), progress)
+            shared = share_identical([p for p in files if p.name.endswith(AUDIO_SUFFIXES)])
             loudness = {"target_lufs": TARGET_LUFS,
                         "mastered_lufs": round(mastered.mastered_lufs, 2),
                         "gain_db": mastered.gain_db}
             content = manifest_file.build(edition, key, engine_identity, loudness, files)
             manifest_file.write_manifest(edition, content)
-            _swap_into_place(edition_dir, folder)
+            _carry_over(target, edition_dir, kept)
+            _swap_into_place(edition_dir, target)
+    record_use(options.cache, folder, key, (clip.key for clip in clips.values()),
+               mastered.segments)
     reports = _reports(folder, content)
     return RenderResult(script_path, folder, fresh=False, files=reports, stats=stats,
                         seconds=time.monotonic() - started,
                         loudness_lufs=mastered.mastered_lufs,
                         target_lufs=TARGET_LUFS,
-                        encoded_chapters=mastered.encoded)
+                        encoded_chapters=mastered.encoded, kept=tuple(kept), shared=shared,
+                        cache=usage(options.cache))
 
 
 def _release_freed_memory() -> None:
@@ -192,25 +222,27 @@ def _release_freed_memory() -> None:
 
 def _write_formats(edition: publish.Edition, formats: tuple[str, ...],
                    progress: Progress | None) -> list[Path]:
-    """Write the formats: first what others read, then the independent ones side by side
-    (most of their time is spent in ffmpeg or on the disk), then what lists the others."""
+    """Write the formats, each as soon as those it reads are written, side by side (most of
+    their time is spent in ffmpeg or on the disk); the files in the formats' order."""
+    waits = publish.dependencies(formats)
     written: dict[str, list[Path]] = {}
-    first = [name for name in formats if name in publish.WRITTEN_FIRST]
-    last = [name for name in formats if name in publish.WRITTEN_LAST
-            or name not in publish.BUILTIN]
-    middle = [name for name in formats if name not in first and name not in last]
-
-    def write(name: str) -> None:
-        written[name] = publish.writer(name)(edition)
-        if progress:
-            progress(f"write {name}", len(written), len(formats))
-
-    for name in first:
-        write(name)
+    running: dict[Future[list[Path]], str] = {}
     with ThreadPoolExecutor(max_workers=max(2, edition.jobs)) as pool:
-        list(pool.map(write, middle))
-    for name in last:
-        write(name)
+        while len(written) < len(formats):
+            for name in formats:
+                if name not in written and name not in running.values() and \
+                        waits[name] <= written.keys():
+                    running[pool.submit(publish.output(name).write, edition)] = name
+            if not running:
+                stuck = ", ".join(name for name in formats if name not in written)
+                raise UsageError(f"the outputs {stuck} each wait for another to be written "
+                                 "first; fix their `after`")
+            done, _ = wait(running, return_when=FIRST_COMPLETED)
+            for future in done:
+                finished = running.pop(future)
+                written[finished] = future.result()
+                if progress:
+                    progress(f"write {finished}", len(written), len(formats))
     return [path for name in formats for path in written[name]]
 
 
@@ -243,6 +275,17 @@ def _ensure_output(output: Path) -> None:
                           path=output)
 
 
+def _through_link(folder: Path) -> Path:
+    """Where the edition goes: an edition folder that is a link is rendered into its target."""
+    if not folder.is_symlink():
+        return folder
+    target = folder.resolve()
+    if not target.exists():
+        raise OutputError(f"is a link to {target}, which does not exist; create that folder "
+                          "or remove the link", path=folder)
+    return target
+
+
 def _guard_foreign(folder: Path) -> None:
     """Never replace a folder that audioguide did not make: it may hold the user's files."""
     if folder.exists() and (not folder.is_dir() or (
@@ -251,38 +294,96 @@ def _guard_foreign(folder: Path) -> None:
                           "away or choose another --output", path=folder)
 
 
+def _carry_over(folder: Path, new: Path, names: list[str]) -> None:
+    """Put the files someone else added to the published edition into the new one."""
+    clashes = [name for name in names if os.path.lexists(new / name)]
+    if clashes:
+        raise OutputError(f"holds files that audioguide did not write where the new edition "
+                          f"puts its own ({', '.join(clashes)}); move them out of the folder "
+                          "and render again", path=folder)
+    for name in names:
+        source, target = folder / name, new / name
+        target.parent.mkdir(parents=True, exist_ok=True)
+        if source.is_symlink():
+            os.symlink(os.readlink(source), target)
+            continue
+        try:
+            os.link(source, target)  # the same file, not a copy: the swap keeps it
+        except OSError:
+            shutil.copy2(source, target)
+
+
 @contextlib.contextmanager
 def _lock(output: Path, slug: str, progress: Progress | None) -> Iterator[None]:
-    """One render at a time per edition; a second one waits for the first."""
-    path = output / f".{slug}.lock"
+    """One render at a time per edition; a second one waits for the first.
+
+    The lock file is removed when the render ends, and so are those that killed renders
+    left behind. A waiter that finds its file removed meanwhile locks the new one.
+    """
     try:
-        handle = path.open("a+")
-    except OSError as exc:
-        raise OutputError(f"cannot create a lock file ({exc.strerror})", path=path) from None
-    with handle:
+        import fcntl
+    except ImportError:  # Windows: renames there are not atomic anyway
+        yield
+        return
+    path = output / f".{slug}.lock"
+    waited = False
+    while True:
         try:
-            import fcntl
-        except ImportError:  # Windows: renames there are not atomic anyway
-            yield
-            return
+            handle = path.open("a+")
+        except OSError as exc:
+            raise OutputError(f"cannot create a lock file ({exc.strerror})",
+                              path=path) from None
         try:
             fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
         except BlockingIOError:
-            if progress:
+            if progress and not waited:
                 progress("waiting for another render of this edition", 0, 0)
+            waited = True
             fcntl.flock(handle, fcntl.LOCK_EX)
+        if _still_named(handle, path):
+            break
+        handle.close()
+    try:
+        yield
+    finally:
+        path.unlink(missing_ok=True)
+        handle.close()
+        _remove_stale_locks(output)
+
+
+def _still_named(handle: Any, path: Path) -> bool:
+    try:
+        return os.path.samestat(os.fstat(handle.fileno()), os.stat(path))
+    except OSError:
+        return False
+
+
+def _remove_stale_locks(output: Path) -> None:
+    """Lock files of renders that were killed: nobody holds them."""
+    import fcntl
+
+    for path in output.glob(".*.lock"):
         try:
-            yield
-        finally:
-            fcntl.flock(handle, fcntl.LOCK_UN)
+            with path.open("a+") as handle:
+                fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+                if _still_named(handle, path):
+                    path.unlink()
+        except OSError:
+            continue  # held by a running render, or gone already
 
 
 @contextlib.contextmanager
 def _staging(output: Path, slug: str) -> Iterator[Path]:
     """A private folder beside the edition (same file system, so the swap is a rename)."""
     # Left behind by a render that was killed: we hold the lock, so nobody else uses them.
+    # Its programs die with it (tools.die_with_parent), but the kernel may take a moment
+    # to stop the last of them: a file written meanwhile gets a second pass.
     for stale in output.glob(f".{slug}.staging-*"):
-        shutil.rmtree(stale, ignore_errors=True)
+        for _ in range(5):
+            shutil.rmtree(stale, ignore_errors=True)
+            if not stale.exists():
+                break
+            time.sleep(0.1)
     try:
         staging = Path(tempfile.mkdtemp(prefix=f".{slug}.staging-", dir=output))
     except OSError as exc:
@@ -331,8 +432,9 @@ def render_all(paths: list[Path], options: RenderOptions, progress: Progress | N
     """Render several scripts; each is published on its own."""
     if not paths:
         raise UsageError("no scripts to render; give a script path or add one to script/")
+    check_slugs(paths)
     results = []
-    for path in paths:
+    for path in dict.fromkeys(paths):
         results.append(render(path, options, progress))
     return results
 

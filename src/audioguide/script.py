@@ -39,6 +39,13 @@ _LANGUAGE = re.compile(r"^[A-Za-z]{2,3}(-[A-Za-z0-9]{1,8})*$")
 _DURATION = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*(ms|s)\s*$")
 _COMMENT = re.compile(r"^\s*<!--(.*?)-->\s*$", re.S)
 _PAUSE = re.compile(r"^\s*pause\b(.*)$", re.S | re.I)
+# How deep lists and block quotes may nest (a list level counts two): markdown-it's
+# commonmark preset stops at 20 and skips whatever lies deeper without a word.
+MAX_NESTING = 100
+# Markdown's block markers: a line made only of these holds no text of its own.
+_MARKERS_ONLY = re.compile(r"^(?:\s|>|[-*+_=#`~]|\d{1,9}[.)](?=\s|$))*$")
+# The kinds of token whose source lines are read (or deliberately not spoken).
+_LEAVES = {"inline", "html_block", "fence", "code_block", "hr", "definition"}
 
 
 def parse_script(path: Path) -> Script:
@@ -417,10 +424,29 @@ class _Body:
     """Walks markdown-it tokens into chapters of sentences."""
 
     def __init__(self, body: str, first_line: int, meta: _FrontMatter, path: Path):
-        self.tokens = MarkdownIt("commonmark").parse(body)
+        parser = MarkdownIt("commonmark", {"maxNesting": MAX_NESTING,
+                                           "inline_definitions": True})
+        self.tokens = parser.parse(body)
         self.first_line = first_line
         self.meta = meta
         self.path = path
+        self._check_coverage(body)
+
+    def _check_coverage(self, body: str) -> None:
+        """No line of text may be skipped by the parser without a word."""
+        covered: set[int] = set()
+        for token in self.tokens:
+            if token.type in _LEAVES and token.map:
+                covered.update(range(*token.map))
+        for number, line in enumerate(body.split("\n")):
+            if number in covered or _MARKERS_ONLY.match(line):
+                continue
+            where = self.first_line + number
+            if max((t.level for t in self.tokens), default=0) >= MAX_NESTING - 1:
+                raise ScriptError("nesting too deep; flatten the lists and block quotes "
+                                  "around this line", path=self.path, line=where)
+            raise ScriptError("this text would not be read (the Markdown parser skipped "
+                              "it); rewrite it as a plain paragraph", path=self.path, line=where)
 
     def _line(self, token: Token) -> int:
         return self.first_line + (token.map[0] if token.map else 0)
@@ -468,7 +494,9 @@ class _Body:
         def add(text: str, spans: list[Span], sentence_line: int, block: int, kind: BlockKind,
                 pause: int) -> None:
             spoken, changes = speak(text, lexicon, language, spans)
-            if spoken:
+            # Text with nothing to speak (emoji, punctuation) is kept for readers: the
+            # captions, transcript and books show it; only a heading must be spoken.
+            if spoken or (kind != "heading" and text):
                 sentence_id = f"c{number:02d}s{len(sentences):03d}"
                 sentences.append(Sentence(sentence_id, text, spoken, sentence_line, block, kind,
                                           pause, changes))
@@ -485,12 +513,12 @@ class _Body:
                 sentences[-1] = replace(sentences[-1], pause_after_ms=item.ms)
                 continue
             block_number += 1
-            parts = split_sentences(item.text, language)
+            parts = split_sentences(item.text, language, [w for w, _ in lexicon])
             spans = _spans(item.text, item.marks, item.raw, parts)
             for i, part in enumerate(parts):
                 pause = pauses.paragraph_ms if i == len(parts) - 1 else pauses.sentence_ms
                 add(part, spans[i], item.line, block_number, item.kind, pause)
-        if len(sentences) == 1:
+        if len(sentences) == 1:  # written-only text counts: the chapter speaks its heading
             raise ScriptError(f"chapter {title!r} has no text; add some or remove the heading",
                               path=self.path, line=line)
         if not isinstance(items[-1], _Pause):

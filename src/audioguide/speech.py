@@ -52,6 +52,10 @@ _CONTROL_RE = re.compile(r"[\x00-\x08\x0e-\x1b\x7f-\x84\x86-\x9f]")
 _WHITESPACE_RE = re.compile(r"\s+")
 _ZW_ALWAYS_RE = re.compile(f"[{_ZERO_WIDTH_ALWAYS}]")
 _ZW_JOINER_RE = re.compile(f"[{_ZERO_WIDTH_JOINERS}]")
+# Bidi embeddings, overrides and isolates (LRE..RLO, LRI..PDI): invisible, they reorder
+# what readers see ("Trojan source" spoofing). Right-to-left letters need none of them;
+# the outputs set each text's direction themselves. The marks LRM and RLM stay.
+_BIDI_CONTROLS_RE = re.compile("[\u202a-\u202e\u2066-\u2069]")
 
 # Blocks whose symbols (So/Sk) are emoji or pictographs. espeak-ng reads most of
 # them by their Unicode name ("slightly smiling face"), which is noise.
@@ -143,12 +147,14 @@ def clean_text(text: str) -> str:
     newlines and other whitespace controls turned into single spaces; zero-width
     characters and the BOM removed (ZWJ/ZWNJ survive only between two non-ASCII
     characters, where they shape emoji sequences and Persian or Indic words);
-    runs of whitespace collapsed; stripped. Emoji and punctuation are kept,
+    bidi embedding, override and isolate controls removed (right-to-left letters
+    are kept); runs of whitespace collapsed; stripped. Emoji and punctuation are kept,
     because readers see them.
     """
     text = unicodedata.normalize("NFC", text)
     text = _CONTROL_RE.sub("", text)
     text = _ZW_ALWAYS_RE.sub("", text)
+    text = _BIDI_CONTROLS_RE.sub("", text)
     text = _ZW_JOINER_RE.sub(_keep_joiner, text)
     return _collapse(text)
 
@@ -243,11 +249,48 @@ def _split_long(sentence: str, limit: int) -> list[str]:
     return pieces
 
 
-def split_sentences(text: str, language: str = "en") -> list[str]:
+# Abbreviations that pysbd ends a sentence after, by language (pysbd's own lists miss
+# these). A sentence never ends inside or right after one.
+ABBREVIATIONS: dict[str, tuple[str, ...]] = {
+    "en": ("Mx.", "Mmes.", "approx.", "cf.", "vol.", "pp."),
+    "fr": ("St.", "Ste.", "M.", "MM.", "Mme.", "Mmes.", "Mlle.", "Mlles.", "Dr.", "Pr.",
+           "Me.", "Mgr.", "c.-à-d.", "c-à-d.", "cf.", "p.", "pp.", "env.", "av.", "apr.",
+           "J.-C.", "vol.", "chap.", "éd.", "ex.", "art.", "bd.", "boul.", "n°."),
+    "es": ("Sr.", "Sra.", "Srta.", "Sres.", "Dr.", "Dra.", "D.", "Dña.", "Ud.", "Uds.",
+           "Vd.", "Vds.", "p. ej.", "pág.", "págs.", "núm.", "aprox.", "Lic.", "Ing.",
+           "Av.", "Avda.", "a. C.", "d. C.", "EE. UU.", "S.ª", "cap.", "vol.", "ej."),
+}
+
+
+@functools.lru_cache(maxsize=64)
+def _abbreviation_re(language: str, extra: tuple[str, ...]) -> re.Pattern[str] | None:
+    code = re.split(r"[-_]", language.strip().lower(), maxsplit=1)[0] if language else "en"
+    words = {*ABBREVIATIONS.get(code, ()), *extra}
+    # The capitalized form too: an abbreviation may open a sentence ("P. ej. ...").
+    words |= {w[0].upper() + w[1:] for w in words if w}
+    if not words:
+        return None
+    alternatives = sorted((r"\s*".join(map(re.escape, w.split())) for w in words),
+                          key=len, reverse=True)
+    return re.compile(rf"(?<!\w)(?:{'|'.join(alternatives)})")
+
+
+def _inside_abbreviation(text: str, language: str, extra: tuple[str, ...]) -> list[range]:
+    pattern = _abbreviation_re(language, extra)
+    if pattern is None:
+        return []
+    # The cut after an abbreviation falls at its end or, with the space, just after it.
+    return [range(m.start() + 1, m.end() + 2) for m in pattern.finditer(text)]
+
+
+def split_sentences(text: str, language: str = "en", abbreviations: Sequence[str] = ()
+                    ) -> list[str]:
     """Split a paragraph of written text into sentences.
 
     Uses pysbd (``clean=False``) so abbreviations (Dr., St., e.g., i.e., U.S.) do
-    not end a sentence, and never cuts inside a URL or e-mail address. Returns
+    not end a sentence, nor those of :data:`ABBREVIATIONS` for the language, nor the
+    given `abbreviations` (a lexicon's keys that end in a full stop, such as "Mx.");
+    and never cuts inside a URL or e-mail address. Returns
     stripped, non-empty sentences whose concatenation, ignoring whitespace, equals
     the input. A sentence longer than :data:`MAX_UTTERANCE_CHARS` is further split
     at the last clause boundary (``; : , — –``) or space before the limit, so no
@@ -256,10 +299,13 @@ def split_sentences(text: str, language: str = "en") -> list[str]:
     if not text or text.isspace():
         return []
     protected = [(m.start(), m.end()) for m in _URL_SPAN_RE.finditer(text)]
+    held = _inside_abbreviation(text, language,
+                                tuple(a for a in abbreviations if a.endswith(".")))
     cuts = [
         b
         for b in _boundaries(text, language)
         if not any(start < b < end for start, end in protected)
+        and not any(b in span for span in held)
     ]
     sentences: list[str] = []
     prev = 0

@@ -47,6 +47,9 @@ PAD_TAIL_MS = 1500
 SEGMENT_SECONDS = 20.0  # a segment closes at the first paragraph pause after this much
 MIN_SEGMENT_SECONDS = 10.0  # ...unless less than this would be left for the chapter
 MIN_CUT_MS = 300  # a segment only ends in a pause at least this long
+# A sentence with nothing to speak (emoji, punctuation) keeps its place in the timeline:
+# its caption and its clip in the books are this long, in quiet.
+WRITTEN_ONLY_MS = 800
 CUT_GUARD_MS = 20  # quiet kept after a segment's last clip, whatever the join keeps
 
 
@@ -97,8 +100,12 @@ def plan(script: Script, clips: dict[str, Clip]) -> list[list[Piece]]:
         pieces = [Piece(max(0, pcm_frames(head_ms) - margins // 2))]
         sentences = chapter.sentences
         for i, sentence in enumerate(sentences):
-            clip = clips[sentence.id]
-            pieces.append(Piece(clip.frames, clip, sentence.id, sentence.text))
+            clip = clips.get(sentence.id) if sentence.spoken else None
+            if clip is not None:
+                pieces.append(Piece(clip.frames, clip, sentence.id, sentence.text))
+            else:  # written only: shown for a moment of quiet
+                pieces.append(Piece(pcm_frames(WRITTEN_ONLY_MS), None, sentence.id,
+                                    sentence.text))
             pause_ms = sentence.pause_after_ms
             if i == len(sentences) - 1:
                 pause_ms = max(0, pause_ms - next_head_ms) + (pauses.tail_ms if last else 0)
@@ -198,11 +205,12 @@ def timeline(script: Script, book: Layout, chapter_files: list[Layout]) -> Timel
 
 
 def _clips(segment: Segment) -> list[tuple[Piece, int]]:
-    """The segment's clips with their offsets (PCM frames) from its start."""
+    """The segment's sentences (clips, and quiet for written-only text) with their offsets
+    (PCM frames) from its start."""
     found = []
     at = 0
     for piece in segment.pieces:
-        if piece.clip is not None:
+        if piece.sentence_id:
             found.append((piece, at))
         at += piece.frames
     return found
@@ -210,6 +218,6 @@ def _clips(segment: Segment) -> list[tuple[Piece, int]]:
 
 def _speech(piece: Piece, offset: int) -> tuple[int, int]:
     """Where a clip's speech begins and ends (output samples from its segment's start)."""
-    margin = min(pcm_frames(CLIP_MARGIN_MS), piece.frames // 4)
+    margin = min(pcm_frames(CLIP_MARGIN_MS), piece.frames // 4) if piece.clip else 0
     return (output_samples(offset + margin),
             output_samples(offset + piece.frames - margin))

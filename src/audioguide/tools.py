@@ -7,10 +7,14 @@ of its stderr, after the partial outputs are removed.
 
 from __future__ import annotations
 
+import ctypes
 import json
+import os
 import shlex
 import shutil
+import signal
 import subprocess
+import sys
 import threading
 from collections.abc import Sequence
 from functools import cache
@@ -35,6 +39,32 @@ def ffmpeg(args: Sequence[str | Path], outputs: Sequence[Path], what: str) -> No
     command = [require("ffmpeg"), "-nostdin", "-hide_banner", "-loglevel", "error", "-y",
                *map(str, args)]
     _run(command, outputs, what)
+
+
+_PR_SET_PDEATHSIG = 1
+
+
+def die_with_parent() -> None:
+    """Ask the kernel to kill this process when the one that started it dies (Linux).
+
+    A render killed with SIGKILL cannot stop its ffmpeg runs or synthesis workers
+    itself; without this they would go on writing into a staging folder that the
+    next render is removing. Called in a child before it runs anything else.
+    """
+    if not sys.platform.startswith("linux"):
+        return
+    parent = os.getppid()
+    try:
+        ctypes.CDLL(None, use_errno=True).prctl(_PR_SET_PDEATHSIG, signal.SIGKILL, 0, 0, 0)
+    except (OSError, AttributeError):
+        return
+    if os.getppid() != parent:  # the parent died before the request was made
+        os._exit(1)
+
+
+def child_options() -> dict[str, Any]:
+    """Options for subprocess.Popen: the child dies with the render (see die_with_parent)."""
+    return {"preexec_fn": die_with_parent} if sys.platform.startswith("linux") else {}
 
 
 @cache
@@ -64,7 +94,8 @@ def decode_duration_ms(path: Path) -> int:
                str(path.absolute()), "-map", "0:a:0", "-f", "s16le", "-ac", "1", "-ar", "44100",
                "-"]
     # Count the decoded bytes as they stream past: a book's PCM would not fit in memory.
-    with subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE) as process:
+    with subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                          **child_options()) as process:
         assert process.stdout is not None and process.stderr is not None
         size = 0
         while chunk := process.stdout.read(1 << 20):
@@ -81,16 +112,21 @@ _RUNNING_LOCK = threading.Lock()
 
 def stop_all() -> None:
     """Kill every external program still running (the user pressed Ctrl-C)."""
-    with _RUNNING_LOCK:
+    # Called from a signal handler too, which may have interrupted a holder of the lock.
+    if not _RUNNING_LOCK.acquire(timeout=1):
+        return
+    try:
         for process in _RUNNING:
             process.kill()
+    finally:
+        _RUNNING_LOCK.release()
 
 
 def _run(command: list[str], outputs: Sequence[Path], what: str
          ) -> subprocess.CompletedProcess[str]:
     try:
         process = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-                                   text=True, errors="replace")
+                                   text=True, errors="replace", **child_options())
     except OSError as exc:
         _remove(outputs)
         raise EncodeError(f"could not {what}: {exc.strerror} running {command[0]}") from None

@@ -1,4 +1,4 @@
-"""captions.vtt and chapters.vtt: the timeline as WebVTT text tracks.
+"""captions.vtt and chapters.vtt: the timeline as WebVTT text tracks; captions.srt too.
 
 One caption cue per spoken sentence (its written form), one chapter cue per
 chapter with the same spans and titles as the MP3's chapter frames. Neither
@@ -15,10 +15,12 @@ from pathlib import Path
 
 from ..model import ChapterTiming
 from ..units import vtt_timestamp
-from . import Edition, register
+from . import Edition
 
 CAPTIONS = "captions.vtt"
 CHAPTERS = "chapters.vtt"
+# The same captions as SubRip, which podcast apps and video tools read where WebVTT is not.
+SUBRIP = "captions.srt"
 
 
 
@@ -63,13 +65,22 @@ def chapters_vtt(edition: Edition) -> str:
     return _track(cues)
 
 
+def captions_srt(edition: Edition) -> str:
+    """The captions as SubRip: numbered cues, a comma before the milliseconds, plain text."""
+    cues = []
+    sentences = [s for chapter in edition.timeline.chapters for s in chapter.sentences]
+    for number, sentence in enumerate(sentences, start=1):
+        start = vtt_timestamp(sentence.start_ms).replace(".", ",")
+        end = vtt_timestamp(max(sentence.end_ms, sentence.start_ms + 1)).replace(".", ",")
+        cues.append(f"{number}\n{start} --> {end}\n{' '.join(sentence.text.split())}\n")
+    return "\n".join(cues)
+
+
 def write(edition: Edition) -> list[Path]:
     files = []
-    for name, text in ((CAPTIONS, captions_vtt(edition)), (CHAPTERS, chapters_vtt(edition))):
+    for name, text in ((CAPTIONS, captions_vtt(edition)), (CHAPTERS, chapters_vtt(edition)),
+                       (SUBRIP, captions_srt(edition))):
         path = edition.path(name)
         path.write_text(text, encoding="utf-8", newline="\n")
         files.append(path)
     return files
-
-
-register("captions", write)

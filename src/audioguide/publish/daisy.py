@@ -2,7 +2,7 @@
 
 daisy/ holds the navigation control centre (ncc.html), one text document with
 the whole text (content.html, every sentence an element with its id), one SMIL 1.0
-file per chapter and the chapter MP3s.
+file per chapter and the chapter MP3s (the same files as chapters/, tags and all).
 
 It is a full-text book (ncc:multimediaType "audioFullText"): each SMIL `par`
 pairs a sentence of content.html with its clip of the chapter MP3, so a player
@@ -20,21 +20,20 @@ first SMIL holds the room tone that opens the recording, up to the first heading
 
 from __future__ import annotations
 
-import shutil
 from dataclasses import dataclass
 from pathlib import Path
 
 from .. import __version__
 from ..model import Chapter
 from ..units import decimal_seconds, hh_mm_ss, padded_clock
-from . import Edition, register
+from . import Edition, chapter_number, chapter_stem
+from .chapters import write_chapter_mp3
 from .epub import (
     OUTPUT_DATE,
     Par,
     blocks,
     book_identifier,
     book_pars,
-    chapter_mp3s,
     direction,
     isolated_direction,
     render_template,
@@ -56,10 +55,11 @@ class _Smil:
     audio: str
     elapsed_ms: int
     title_ms: int = 0
+    file_number: str = ""
 
     @property
     def name(self) -> str:
-        return f"{self.number:02d}.smil"
+        return f"{self.file_number}.smil"
 
     @property
     def duration_ms(self) -> int:
@@ -77,8 +77,9 @@ def _smils(edition: Edition) -> list[_Smil]:
             first = pars[0]
             title_ms = edition.timeline.chapters[0].sentences[0].start_in_chapter_ms
             pars = (Par(first.sentence, title_ms, first.end_ms), *pars[1:])
-        smil = _Smil(chapter.number, chapter, pars, f"{chapter.number:02d}-{chapter.slug}.mp3",
-                     elapsed, title_ms)
+        count = len(edition.script.chapters)
+        smil = _Smil(chapter.number, chapter, pars, f"{chapter_stem(chapter, count)}.mp3",
+                     elapsed, title_ms, chapter_number(chapter, count))
         smils.append(smil)
         elapsed += smil.duration_ms
     return smils
@@ -88,7 +89,6 @@ def write(edition: Edition) -> list[Path]:
     script = edition.script
     folder = edition.path(FOLDER)
     folder.mkdir(exist_ok=True)
-    audio = chapter_mp3s(edition)
     smils = _smils(edition)
     total_ms = sum(smil.duration_ms for smil in smils)
     book_dir = direction(script.language)
@@ -108,9 +108,6 @@ def write(edition: Edition) -> list[Path]:
     for smil in smils:
         (folder / smil.name).write_bytes(render_template(
             "daisy_chapter.smil", smil=smil, clock=padded_clock, seconds=decimal_seconds, **common))
-    for smil, mp3 in zip(smils, audio, strict=True):
-        shutil.copyfile(mp3, folder / smil.audio)
+    for index, smil in enumerate(smils):
+        write_chapter_mp3(edition, index, folder / smil.audio)
     return files
-
-
-register("daisy", write)

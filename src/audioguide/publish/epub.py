@@ -35,7 +35,7 @@ import jinja2
 
 from ..model import BlockKind, Chapter, ChapterTiming, Script, Sentence
 from ..units import smil_clock
-from . import Edition, book_name, register
+from . import Edition, book_name, chapter_stem
 
 # dcterms:modified (and the DAISY book's dc:date) must not come from the clock: a
 # render is a pure function of the script and of audioguide, which is what makes
@@ -187,10 +187,11 @@ class _Doc:
     number: int
     chapter: Chapter
     pars: tuple[Par, ...]
+    count: int
 
     @property
     def stem(self) -> str:
-        return f"{self.number:02d}-{self.chapter.slug}"
+        return chapter_stem(self.chapter, self.count)
 
     @property
     def text(self) -> str:
@@ -215,7 +216,8 @@ class _Doc:
 
 def write(edition: Edition) -> list[Path]:
     script = edition.script
-    docs = [_Doc(chapter.number, chapter, pars) for chapter, pars in book_pars(edition)]
+    count = len(edition.script.chapters)
+    docs = [_Doc(chapter.number, chapter, pars, count) for chapter, pars in book_pars(edition)]
     audio = chapter_mp3s(edition)
     lang = script.language
     book_dir = direction(lang)
@@ -245,6 +247,3 @@ def write(edition: Edition) -> list[Path]:
     out = edition.path(book_name(edition, "epub"))
     write_zip(out, entries)
     return [out]
-
-
-register("epub", write)

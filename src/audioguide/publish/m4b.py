@@ -12,7 +12,7 @@ from pathlib import Path
 
 from .. import tags
 from ..tools import ffmpeg
-from . import Edition, book_name, register
+from . import Edition, book_name
 
 
 def ffmetadata_escape(value: str) -> str:
@@ -45,6 +45,3 @@ def write(edition: Edition) -> list[Path]:
     tags.set_track_languages(out, language)
     tags.tag_m4b(out, script, edition.narrator, edition.cover.read_bytes())
     return [out]
-
-
-register("m4b", write)

@@ -8,13 +8,24 @@ from __future__ import annotations
 
 import hashlib
 import json
+import os
+import uuid
 from pathlib import Path
 from typing import Any
 
 from ..tools import ffmpeg_version
-from . import Edition, chapter_filename
+from . import Edition, chapter_filename, offered
 
 MANIFEST = "manifest.json"
+EDITION_NAMESPACE = uuid.uuid5(uuid.NAMESPACE_URL, "urn:audioguide:edition")
+
+
+def edition_id(slug: str) -> str:
+    """An edition's identity, kept through every re-render: a UUID of its folder's name.
+
+    Podcast apps and catalogues know an edition by it; the audio it names may change.
+    """
+    return str(uuid.uuid5(EDITION_NAMESPACE, slug))
 
 
 def file_digest(path: Path) -> str:
@@ -32,6 +43,7 @@ def build(edition: Edition, input_key: str, engine_identity: str, loudness: dict
     from .. import __version__
 
     script = edition.script
+    names = {path.relative_to(edition.folder).as_posix() for path in files}
     return {
         "audioguide": __version__,
         "input_key": input_key,
@@ -49,7 +61,8 @@ def build(edition: Edition, input_key: str, engine_identity: str, loudness: dict
             {
                 "number": c.number, "title": c.title, "slug": c.slug,
                 "start_ms": c.start_ms, "end_ms": c.end_ms,
-                "file": chapter_filename(c), "file_ms": c.file_ms,
+                "file": chapter_filename(c, len(edition.timeline.chapters)),
+                "file_ms": c.file_ms,
                 "sentences": [{"id": s.id, "text": s.text, "start_ms": s.start_ms,
                                "end_ms": s.end_ms, "start_in_chapter_ms": s.start_in_chapter_ms,
                                "end_in_chapter_ms": s.end_in_chapter_ms}
@@ -62,6 +75,17 @@ def build(edition: Edition, input_key: str, engine_identity: str, loudness: dict
                 "bytes": path.stat().st_size, "sha256": file_digest(path)}
             for path in sorted(files)
         },
+        # What a library (its page, feed and catalogue) needs beyond the above.
+        "edition_id": edition_id(script.slug),
+        "slug": script.slug,
+        "description": script.description,
+        "content_note": script.content_note,
+        "source": {"name": script.source.name, "url": script.source.url},
+        "downloads": [
+            {"file": item.name, "label": item.label, "kind": item.kind,
+             "media_type": item.media_type, **({"folder": True} if item.folder else {})}
+            for item in offered(script) if item.name in names
+        ],
     }
 
 
@@ -72,12 +96,34 @@ def write_manifest(edition: Edition, content: dict[str, Any]) -> Path:
 
 
 def read_manifest(folder: Path) -> dict[str, Any] | None:
-    """The manifest of a published edition, or None when there is none readable."""
+    """The manifest of a published edition, or None when there is none that audioguide wrote.
+
+    Another program's manifest.json (a web app's, say) is not audioguide's: it has no
+    `audioguide` version, no input key and no table of files.
+    """
     try:
         data = json.loads((folder / MANIFEST).read_text(encoding="utf-8"))
     except (OSError, ValueError):
         return None
-    return data if isinstance(data, dict) else None
+    if not (isinstance(data, dict) and isinstance(data.get("audioguide"), str)
+            and isinstance(data.get("input_key"), str) and isinstance(data.get("files"), dict)):
+        return None
+    return data
+
+
+def user_files(folder: Path, manifest: dict[str, Any]) -> list[str]:
+    """Files in a published edition that its manifest does not list: someone else put them there."""
+    listed = {*manifest["files"], MANIFEST}
+    found = []
+    for root, folders, names in os.walk(folder):
+        here = Path(root)
+        # A link to a folder is one entry, not a tree to walk into.
+        names += [name for name in folders if (here / name).is_symlink()]
+        for name in names:
+            relative = (here / name).relative_to(folder).as_posix()
+            if relative not in listed:
+                found.append(relative)
+    return sorted(found)
 
 
 def problems(folder: Path, input_key: str) -> list[str]:

@@ -15,9 +15,8 @@ from pathlib import Path
 from .. import tags
 from ..errors import EncodeError
 from ..framing import to_ms
-from . import Edition, book_name, register
-
-MAX_CHAPTERS = 255
+from . import Edition, book_name
+from .builtin import MP3_MAX_CHAPTERS as MAX_CHAPTERS
 
 
 def write(edition: Edition) -> list[Path]:
@@ -34,4 +33,3 @@ def write(edition: Edition) -> list[Path]:
     return [out]
 
 
-register("mp3", write)

@@ -20,16 +20,12 @@ from jinja2 import Environment, PackageLoader, StrictUndefined
 from ..errors import OutputError
 from ..model import ChapterTiming, Sentence
 from ..units import decimal_seconds, iso_duration, player_clock, size
-from . import Edition, book_name, chapter_filename, register
+from . import Edition, book_name, chapter_filename, offered
 from .captions import CAPTIONS, CHAPTERS
-from .podcast import CHAPTERS_JSON, SHOWNOTES
 
 PAGE = "index.html"
 STATIC = ("player.css", "player.js")
-DAISY_NCC = "daisy/ncc.html"
 SPEEDS = ("0.75", "1", "1.25", "1.5", "1.75", "2")
-# Files of the edition that are part of the page itself or described elsewhere on it.
-_NOT_DOWNLOADS = {PAGE, *STATIC, "manifest.json", "cover.png"}
 
 
 @dataclass(frozen=True)
@@ -105,43 +101,23 @@ def _chapter(timing: ChapterTiming, sentences: dict[str, Sentence], edition: Edi
 
 def _chapter_link(edition: Edition, timing: ChapterTiming) -> str:
     """The chapter's own MP3; without one, the whole book from the chapter's start."""
-    own = chapter_filename(timing)
+    own = chapter_filename(timing, len(edition.timeline.chapters))
     if edition.path(own).is_file():
         return own
     return f"{book_name(edition, 'mp3')}#t={timing.start_ms / 1000:.3f}"
 
 
 def downloads(edition: Edition) -> list[Download]:
-    """Every downloadable file present in the edition, in a fixed order, with its size."""
-    wanted = [
-        (book_name(edition, "m4b"), "Audiobook with chapters", "M4B"),
-        (book_name(edition, "mp3"), "Whole book with chapters", "MP3"),
-        *((chapter_filename(c), f"Chapter {c.number}: {c.title}", "MP3")
-          for c in edition.timeline.chapters),
-        (book_name(edition, "m3u8"), "Playlist of the chapter files", "M3U8"),
-        (book_name(edition, "epub"), "E-book with synchronized narration", "EPUB 3"),
-        (CAPTIONS, "Captions", "WebVTT"),
-        (CHAPTERS, "Chapter markers", "WebVTT"),
-        (CHAPTERS_JSON, "Podcast chapters", "JSON"),
-        (SHOWNOTES, "Show notes", "plain text"),
-    ]
-    listed = set(_NOT_DOWNLOADS)
+    """What the outputs offer for download and wrote, in the registry's order, with sizes."""
     found = []
-    for name, label, kind in wanted:
-        path = edition.path(name)
-        listed.add(name)
-        if path.is_file():
-            found.append(Download(name, label, kind, size(path.stat().st_size)))
-    daisy = edition.path(DAISY_NCC)
-    if daisy.is_file():
-        total = sum(p.stat().st_size for p in daisy.parent.rglob("*") if p.is_file())
-        found.append(Download(DAISY_NCC, "DAISY 2.02 talking book (a folder; open ncc.html)",
-                              "DAISY", size(total), download=False))
-    # Files written by formats this page does not know by name (e.g. a talking-book archive).
-    for path in sorted(edition.folder.iterdir()):
-        if path.is_file() and path.name not in listed and not path.name.startswith("."):
-            kind = path.suffix.lstrip(".").upper() or "file"
-            found.append(Download(path.name, f"Other file: {path.name}", kind,
+    for item in offered(edition.script):
+        path = edition.path(item.name)
+        if item.folder and path.is_file():
+            total = sum(p.stat().st_size for p in path.parent.rglob("*") if p.is_file())
+            found.append(Download(item.name, item.label, item.kind, size(total),
+                                  download=False))
+        elif path.is_file():
+            found.append(Download(item.name, item.label, item.kind,
                                   size(path.stat().st_size)))
     return found
 
@@ -191,6 +167,3 @@ def write(edition: Edition) -> list[Path]:
     page = edition.path(PAGE)
     page.write_text(html, encoding="utf-8", newline="\n")
     return [page, *files]
-
-
-register("page", write)

@@ -14,7 +14,7 @@ from pathlib import Path
 from typing import Any
 
 from ..units import hh_mm_ss, json_seconds, mm_ss
-from . import Edition, book_name, register
+from . import Edition, book_name
 from .captions import chapter_spans
 
 CHAPTERS_JSON = "chapters.json"
@@ -67,6 +67,3 @@ def write(edition: Edition) -> list[Path]:
     notes_path = edition.path(SHOWNOTES)
     notes_path.write_text(shownotes(edition), encoding="utf-8", newline="\n")
     return [json_path, notes_path]
-
-
-register("podcast", write)
