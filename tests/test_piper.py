@@ -4,11 +4,17 @@ from __future__ import annotations
 
 import sys
 import textwrap
+from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import pytest
 from click.testing import CliRunner
+from mutagen.id3 import ID3
 
+import test_daisy as daisy_checks
+import test_epub as epub_checks
+import test_page as page_checks
 import vttcheck
 from audioguide.cli import main
 from audioguide.engines import piper_engine
@@ -16,8 +22,12 @@ from audioguide.model import Voice
 from audioguide.narrate import ClipCache, narrate
 from audioguide.render import RenderOptions, RenderResult, render
 from audioguide.script import parse_script
-from conftest import manifest
+from audioguide.server import make_server, start_in_thread
+from conftest import ARTICLE_SCRIPT, manifest
+from readback import decoded_ms, probed_chapters
 from test_audio_core import check_lengths, check_masters, check_pauses
+from test_captions import check_tracks
+from test_page import axe_source, browser  # noqa: F401  (fixtures)
 
 PIPER_SCRIPT = textwrap.dedent("""\
     ---
@@ -26,59 +36,170 @@ PIPER_SCRIPT = textwrap.dedent("""\
     source: "Test Publication"
     language: en-US
     narrator: "Synthetic voice: Piper, Joe (US English)"
+    description: "A second script, narrated by Piper."
+    content_note: "Content note"
     engine: piper
+    pauses:
+      sentence: 300ms
+      paragraph: 800ms
+      chapter: 1500ms
     lexicon:
       Shadeen: "[[S@d'i:n]]"
     ---
+
+    ## Content note
+
+    This is a short content note. Nothing in it is upsetting.
 
     ## The start
 
     Shadeen Francis spoke first. It cost $5.99 in 1987.
 
+    <!-- pause 2s -->
+
+    - A list item.
+    - Another item.
+
     ## The end
 
-    The book ends here, after a second chapter of two sentences. Thank you for listening to it.
+    The book ends here, after a third chapter of two sentences. Thank you for listening to it.
     """)
+EDITIONS = ["article", "second"]
+PLS_CORPUS = Path(__file__).resolve().parent / "corpus" / "pls"
+
+
+@dataclass(frozen=True)
+class PiperEdition:
+    """A script rendered with Piper: the script, its render and the clip cache it used."""
+
+    script: Path
+    result: RenderResult
+    cache: Path
+
+    @property
+    def folder(self) -> Path:
+        return self.result.folder
 
 
 @pytest.fixture(scope="module")
-def piper_edition(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path, RenderResult]:
-    """The small script rendered once with Piper: (script, cache, result)."""
+def piper_editions(tmp_path_factory: pytest.TempPathFactory) -> dict[str, PiperEdition]:
+    """The article and a second script, each rendered once with Piper in every format."""
     base = tmp_path_factory.mktemp("piper")
-    script = base / "piper.md"
-    script.write_text(PIPER_SCRIPT, encoding="utf-8")
+    second = base / "piper.md"
+    second.write_text(PIPER_SCRIPT, encoding="utf-8")
     cache = base / "cache"
-    result = render(script, RenderOptions(output=base / "audio", cache=cache, jobs=2,
-                                          formats=("chapters", "mp3", "m4b", "captions")))
-    return script, cache, result
+    editions = {}
+    for name, script in (("article", ARTICLE_SCRIPT), ("second", second)):
+        result = render(script, RenderOptions(output=base / "audio", engine="piper", cache=cache,
+                                              jobs=2))
+        editions[name] = PiperEdition(script, result, cache)
+    return editions
+
+
+@pytest.fixture(params=EDITIONS)
+def edition(request: pytest.FixtureRequest,
+            piper_editions: dict[str, PiperEdition]) -> PiperEdition:
+    """Each Piper edition in turn."""
+    return piper_editions[request.param]
 
 
 @pytest.mark.piper
-def test_piper_renders_a_valid_edition(piper_edition: tuple[Path, Path, RenderResult]) -> None:
-    """A Piper edition has its chapters, ACX-grade masters, exact lengths, pauses and captions."""
-    script, _, result = piper_edition
-    content = manifest(result.folder)
-    assert [c["title"] for c in content["chapters"]] == ["The start", "The end"]
-    assert "piper" in result.stats.engine and "en_US-joe-medium.onnx" in result.stats.engine
-    check_masters(result.folder)
-    check_lengths(result.folder)
-    check_pauses(result.folder, script)
-    cues = vttcheck.parse((result.folder / "captions.vtt").read_text(encoding="utf-8"))
-    assert [cue.text for cue in cues][:3] == ["The start", "Shadeen Francis spoke first.",
-                                              "It cost $5.99 in 1987."]
+def test_piper_narrates_every_sentence(edition: PiperEdition) -> None:
+    """Every spoken sentence has a Piper clip, and the manifest names Piper and its voice."""
+    stats = edition.result.stats
+    assert stats is not None and stats.synthesized > 0
+    assert stats.clips == len([s for s in parse_script(edition.script).sentences() if s.spoken])
+    assert "piper" in stats.engine and "en_US-joe-medium.onnx" in stats.engine
+    assert manifest(edition.folder)["engine"] == stats.engine
+
+
+@pytest.mark.piper
+def test_piper_chapters_read_back(edition: PiperEdition) -> None:
+    """The M4B and MP3 carry the manifest's chapters, from 0 to the decoded end."""
+    content = manifest(edition.folder)
+    titles = [c["title"] for c in content["chapters"]]
+    for path in (edition.folder / f"{edition.folder.name}.{ext}" for ext in ("m4b", "mp3")):
+        chapters = probed_chapters(path)
+        assert [title for title, _, _ in chapters] == titles
+        assert chapters[0][1] == 0
+        assert all(abs(a[2] - b[1]) <= 1 for a, b in zip(chapters, chapters[1:], strict=False))
+        assert abs(chapters[-1][2] - decoded_ms(path)) <= 50
+    chaps = ID3(edition.folder / f"{edition.folder.name}.mp3").getall("CHAP")
+    assert [str(c.sub_frames["TIT2"]) for c in sorted(chaps, key=lambda c: c.start_time)] == titles
+
+
+@pytest.mark.piper
+def test_piper_masters_lengths_and_pauses(edition: PiperEdition) -> None:
+    """Piper's audio passes the ACX checks, every reader gets exact lengths, and every pause
+    the script sets measures as set."""
+    check_masters(edition.folder)
+    check_lengths(edition.folder)
+    check_pauses(edition.folder, edition.script)
+
+
+@pytest.mark.piper
+def test_piper_captions_page_epub_and_daisy(edition: PiperEdition, tmp_path: Path) -> None:
+    """The captions, page, EPUB (epubcheck) and DAISY book pass the fake-engine editions' checks."""
+    folder = edition.folder
+    check_tracks(folder)
+    for check in (page_checks.test_structure, page_checks.test_audio_element,
+                  page_checks.test_chapter_list_links_each_chapter_file,
+                  page_checks.test_transcript_has_every_sentence,
+                  page_checks.test_downloads_list_every_file_with_its_size,
+                  daisy_checks.test_times_add_up, daisy_checks.test_clips_stay_inside_their_audio,
+                  daisy_checks.test_every_heading_links_to_a_par,
+                  daisy_checks.test_text_references_resolve_to_the_written_text):
+        check(folder)
+    daisy_checks.test_daisy_player_lists_every_chapter(folder, tmp_path)
+    epub_checks.assert_clean(epub_checks.epubcheck(epub_checks.epub_of(folder)))
+    book = epub_checks.Book(epub_checks.epub_of(folder))
+    epub_checks.test_durations_add_up(book, folder, tmp_path)
+    epub_checks.test_clips_stay_inside_their_audio(book, folder, tmp_path)
+    epub_checks.test_every_text_reference_resolves(book, folder)
+    epub_checks.test_sentence_text_matches_captions(book, folder)
+
+
+@pytest.mark.piper
+def test_piper_reads_lexicon_phonemes_and_numbers(
+        piper_editions: dict[str, PiperEdition]) -> None:
+    """The second script's captions keep the written text that Piper spoke in its own form."""
+    folder = piper_editions["second"].folder
+    cues = vttcheck.parse((folder / "captions.vtt").read_text(encoding="utf-8"))
+    assert [cue.text for cue in cues][2:5] == ["The start", "Shadeen Francis spoke first.",
+                                               "It cost $5.99 in 1987."]
+
+
+@pytest.mark.piper
+@pytest.mark.browser
+def test_piper_page_has_no_wcag_violations(piper_editions: dict[str, PiperEdition],
+                                           request: pytest.FixtureRequest) -> None:
+    """The Piper article's page, served by the preview server, has no axe-core violation."""
+    chromium: Any = request.getfixturevalue("browser")
+    instance = make_server(piper_editions["article"].folder, port=0)
+    start_in_thread(instance)
+    try:
+        page = page_checks.open_page(chromium, instance)
+        assert page_checks.axe_violations(page, request.getfixturevalue("axe_source"),
+                                          least_passes=20) == []
+        page_checks.close(page)
+    finally:
+        instance.shutdown()
+        instance.server_close()
 
 
 @pytest.mark.piper
 def test_the_cache_keeps_piper_and_pyttsx3_apart(
-        piper_edition: tuple[Path, Path, RenderResult]) -> None:
-    """The same sentences narrated with pyttsx3 in Piper's cache are synthesized anew."""
-    script, cache, result = piper_edition
-    parsed = parse_script(script)
-    clips, stats = narrate(parsed, Voice(engine="pyttsx3", voice="en-us"), ClipCache(cache),
-                           jobs=1)
-    assert stats.synthesized == result.stats.clips
-    piper_clips, again = narrate(parsed, Voice(engine="piper", voice="en-us"), ClipCache(cache),
-                                 jobs=1)
+        piper_editions: dict[str, PiperEdition]) -> None:
+    """The second script's sentences narrated with pyttsx3 in Piper's cache are synthesized
+    anew, and Piper's own are all found there."""
+    second = piper_editions["second"]
+    parsed = parse_script(second.script)
+    clips, stats = narrate(parsed, Voice(engine="pyttsx3", voice="en-us"),
+                           ClipCache(second.cache), jobs=1)
+    assert second.result.stats is not None
+    assert stats.synthesized == second.result.stats.clips
+    piper_clips, again = narrate(parsed, Voice(engine="piper", voice="en-us"),
+                                 ClipCache(second.cache), jobs=1)
     assert again.synthesized == 0
     assert not {c.path for c in clips.values()} & {c.path for c in piper_clips.values()}
 
@@ -146,6 +267,17 @@ def test_piper_gets_lexicon_phonemes_in_ipa_and_pyttsx3_as_written() -> None:
     assert engines.spoken_form(engines.create("fake"), text) == text
 
 
+def test_an_ipa_lexicon_entry_reaches_each_engine_in_its_own_alphabet() -> None:
+    """A PLS entry in IPA is sent to pyttsx3 in espeak-ng's names and to Piper in IPA again."""
+    from audioguide import engines
+
+    sentence = parse_script(PLS_CORPUS / "names.md").chapters[0].sentences[1]
+    assert "[['wIn]]" in sentence.spoken
+    assert "[[ˈwɪn]]" in engines.spoken_form(engines.create("piper"), sentence.spoken)
+    assert engines.spoken_form(engines.create("pyttsx3"), sentence.spoken) == sentence.spoken
+
+
+@pytest.mark.piper
 def test_phonemes_piper_cannot_take_are_one_line_naming_them(tmp_path: Path) -> None:
     """A lexicon phoneme with no IPA counterpart stops the render with the sentence's line."""
     script = tmp_path / "piper.md"
@@ -155,7 +287,9 @@ def test_phonemes_piper_cannot_take_are_one_line_naming_them(tmp_path: Path) -> 
     assert result.exit_code == 1
     lines = result.output.strip().splitlines()
     assert len(lines) == 1
-    assert lines[0].startswith(f"audioguide: error: {script}:14: could not synthesize")
+    line = PIPER_SCRIPT.splitlines().index("Shadeen Francis spoke first. It cost $5.99 in "
+                                           "1987.") + 1
+    assert lines[0].startswith(f"audioguide: error: {script}:{line}: could not synthesize")
     assert "[[S@d'i:n|]]" in lines[0] and "'|'" in lines[0]
 
 
