@@ -165,8 +165,10 @@ def test_piper_reads_lexicon_phonemes_and_numbers(
     """The second script's captions keep the written text that Piper spoke in its own form."""
     folder = piper_editions["second"].folder
     cues = vttcheck.parse((folder / "captions.vtt").read_text(encoding="utf-8"))
-    assert [cue.text for cue in cues][2:5] == ["The start", "Shadeen Francis spoke first.",
-                                               "It cost $5.99 in 1987."]
+    texts = [cue.text for cue in cues]
+    start = texts.index("The start")
+    assert texts[start:start + 3] == ["The start", "Shadeen Francis spoke first.",
+                                      "It cost $5.99 in 1987."]
 
 
 @pytest.mark.piper
@@ -277,6 +279,26 @@ def test_an_ipa_lexicon_entry_reaches_each_engine_in_its_own_alphabet() -> None:
     assert engines.spoken_form(engines.create("pyttsx3"), sentence.spoken) == sentence.spoken
 
 
+def test_front_matter_ipa_reaches_each_engine_in_its_own_alphabet(tmp_path: Path) -> None:
+    """A lexicon entry in IPA between slashes is espeak-ng's [[S@d'i:n]] for pyttsx3 and
+    [[ʃədˈiːn]] for Piper; a symbol with no counterpart is one line at the entry's line."""
+    from audioguide import engines
+
+    script = tmp_path / "ipa.md"
+    script.write_text(PIPER_SCRIPT.replace("[[S@d'i:n]]", "/ʃədˈiːn/"), encoding="utf-8")
+    sentence = next(s for s in parse_script(script).sentences() if "Shadeen" in s.text)
+    assert sentence.spoken == "[[S@d'i:n]] Francis spoke first."
+    assert engines.spoken_form(engines.create("piper"), sentence.spoken) == \
+        "[[ʃədˈiːn]] Francis spoke first."
+    script.write_text(PIPER_SCRIPT.replace("[[S@d'i:n]]", "/ʃəḍ/"), encoding="utf-8")
+    result = CliRunner().invoke(main, ["check", str(script)])
+    assert result.exit_code == 2
+    line = PIPER_SCRIPT.splitlines().index("  Shadeen: \"[[S@d'i:n]]\"") + 1
+    assert result.output.strip().splitlines() == [
+        f"audioguide: error: {script}:{line}: the IPA symbol '̣' (U+0323) has no espeak-ng "
+        "counterpart here; write it in espeak-ng phonemes, [[...]]"]
+
+
 @pytest.mark.piper
 def test_phonemes_piper_cannot_take_are_one_line_naming_them(tmp_path: Path) -> None:
     """A lexicon phoneme with no IPA counterpart stops the render with the sentence's line."""
@@ -306,3 +328,19 @@ def test_leveling_brings_clips_to_one_loudness_under_the_peak() -> None:
         loudness = pyloudnorm.Meter(rate).integrated_loudness(leveled)
         assert abs(loudness - piper_engine.CLIP_LUFS) <= 0.1, scale
         assert np.abs(leveled).max() <= piper_engine.CLIP_PEAK + 1e-9
+
+
+def test_faint_edges_are_cut_and_speech_kept() -> None:
+    """A clip's breath-quiet edges (under EDGE_DBFS) are cut; quieter speech inside stays."""
+    import numpy as np
+
+    rate = 22050
+    t = np.arange(rate // 2) / rate
+    speech = 0.3 * np.sin(2 * np.pi * 200 * t)
+    faint = 10 ** (-56 / 20) * np.sqrt(2) * np.sin(2 * np.pi * 200 * t[:rate // 10])
+    gap = np.zeros(rate // 20)
+    clip = np.concatenate([faint, speech, gap, speech * 0.05, faint, gap])
+    cut = piper_engine.cut_faint_edges(clip, rate)
+    window = rate * piper_engine.EDGE_WINDOW_MS // 1000
+    assert abs(len(cut) - (2 * len(speech) + len(gap))) <= 2 * window
+    assert np.array_equal(piper_engine.cut_faint_edges(np.zeros(rate), rate), np.zeros(rate))

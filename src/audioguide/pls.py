@@ -99,19 +99,22 @@ def _spoken(lexeme: _Element, default: str, path: Path) -> str | None:
                                       line=child.line)
                 return f"[[{text}]]"
             if alphabet == IPA:
-                return f"[[{_from_ipa(text, path, child.line)}]]"
+                return f"[[{from_ipa(text, path, child.line)}]]"
             raise ScriptError(f"phoneme alphabet {alphabet!r} is not read; use x-espeak or ipa",
                               path=path, line=child.line)
     return None
 
 
-def _from_ipa(ipa: str, path: Path, line: int) -> str:
+def from_ipa(ipa: str, path: Path, line: int,
+             instead: str = 'write the phoneme with alphabet="x-espeak"') -> str:
+    """IPA (as used for English) in espeak-ng's phoneme names, or a ScriptError at `line`
+    saying what to write `instead`."""
     try:
         return convert(ipa, _IPA_TO_ESPEAK)
     except UnknownSymbol as exc:
         raise ScriptError(f"the IPA symbol {exc.symbol!r} (U+{ord(exc.symbol):04X}) has no "
-                          "espeak-ng counterpart here; write the phoneme with "
-                          "alphabet=\"x-espeak\"", path=path, line=line) from None
+                          f"espeak-ng counterpart here; {instead}", path=path,
+                          line=line) from None
 
 
 def _parse(data: bytes, path: Path) -> _Element:

@@ -354,6 +354,10 @@ class _FrontMatter:
             if not isinstance(written, str) or not isinstance(spoken, str):
                 raise ScriptError(f"lexicon entry {written!r} must map text to text; "
                                   "remove the tag or put it in quotes", path=self.path, line=line)
+            if len(spoken) > 2 and spoken[0] == spoken[-1] == "/":  # IPA, as dictionaries write it
+                espeak = pls.from_ipa(spoken[1:-1], self.path, line,
+                                      "write it in espeak-ng phonemes, [[...]]")
+                spoken = f"[[{espeak}]]"
             entries.pop(written, None)  # re-inserted last: the front matter's order stays
             entries[written] = spoken
             origins[written] = (self.path, line)

