@@ -316,7 +316,8 @@ def test_phonemes_piper_cannot_take_are_one_line_naming_them(tmp_path: Path) -> 
 
 
 def test_leveling_brings_clips_to_one_loudness_under_the_peak() -> None:
-    """A quiet and a loud clip come out at CLIP_LUFS (pyloudnorm), peaks at most -1 dBFS."""
+    """A quiet and a loud clip come out at CLIP_LUFS (pyloudnorm), and a spike is limited to
+    CLIP_PEAK."""
     import numpy as np
     import pyloudnorm
 
@@ -328,6 +329,9 @@ def test_leveling_brings_clips_to_one_loudness_under_the_peak() -> None:
         loudness = pyloudnorm.Meter(rate).integrated_loudness(leveled)
         assert abs(loudness - piper_engine.CLIP_LUFS) <= 0.1, scale
         assert np.abs(leveled).max() <= piper_engine.CLIP_PEAK + 1e-9
+    spiky = speechlike * 0.1
+    spiky[rate // 2] = 0.9
+    assert np.abs(piper_engine.level(spiky, rate)).max() <= piper_engine.CLIP_PEAK
 
 
 def test_faint_edges_are_cut_and_speech_kept() -> None:

@@ -54,9 +54,13 @@ VOICE_PACKAGE_SUFFIX = "-piper-voice"
 NATURAL_RATE = 175  # words per minute that length_scale 1.0 stands for
 # Bumped when the spoken form sent to Piper (spoken_form below), the leveling or the
 # edges change.
-FORM_VERSION = "3"
+FORM_VERSION = "4"
 CLIP_LUFS = -26.0
-CLIP_PEAK = 0.89  # -1 dBFS: leveling never lifts a clip's peak above this
+# Piper's speech is peaky (peaks up to 25 dB over its loudness, espeak-ng's about 15): the
+# master's limiter then holds many peaks at its ceiling, and the AAC encoder's overshoot
+# on them passed -3 dBFS in one render of three. Each clip's peaks are held here, 15 dB
+# over CLIP_LUFS, so with the book's gain (about +7 dB) they stay under the ceiling.
+CLIP_PEAK = 10 ** (-11.0 / 20)
 MAX_LIFT_DB = 12.0
 # Piper's speech starts and ends in a faint breath and vocoder hiss, above the quiet that
 # trimming removes (timeline.SILENCE_THRESHOLD_DBFS) but unheard under the speech: up to
@@ -269,7 +273,8 @@ class PiperEngine:
 
 
 def level(samples: np.ndarray, rate: int) -> np.ndarray:
-    """The clip at CLIP_LUFS (BS.1770), lifted at most MAX_LIFT_DB, its peak at most CLIP_PEAK."""
+    """The clip at CLIP_LUFS (BS.1770), lifted at most MAX_LIFT_DB, its peaks limited to
+    CLIP_PEAK (the master's look-ahead limiter)."""
     meter = StreamingMeter(rate)
     meter.feed(samples)
     loudness = meter.integrated()
@@ -277,7 +282,10 @@ def level(samples: np.ndarray, rate: int) -> np.ndarray:
     if not np.isfinite(loudness) or peak == 0.0:
         return samples
     gain = 10 ** (min(CLIP_LUFS - loudness, MAX_LIFT_DB) / 20)
-    return samples * min(gain, CLIP_PEAK / peak)
+    from ..assembly import limit_samples  # pydub: only where clips are made
+
+    limited = limit_samples((samples * gain).astype(np.float32), CLIP_PEAK)
+    return np.asarray(limited, dtype=np.float64)
 
 
 def cut_faint_edges(samples: np.ndarray, rate: int) -> np.ndarray:
