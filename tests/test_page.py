@@ -153,7 +153,7 @@ def test_downloads_list_every_file_with_its_size(article_edition: Path) -> None:
         assert href in hrefs, href
         assert (article_edition / href).is_file()
     text = " ".join(page.text)
-    assert re.search(r"M4B, \d+(\.\d)? MB", text)
+    assert re.search(r"M4B, \d+(\.\d)? (KB|MB)", text)
     assert re.search(r"WebVTT, \d+ (bytes|KB)", text)
 
 

@@ -364,7 +364,8 @@ def _synthesize(engine: engines.Engine, voice: Voice, work: list[Job], cache: Cl
                 if failures:
                     return
                 try:
-                    clip = speaker.speak(job.spoken, job.key, job.voice)
+                    clip = speaker.speak(engines.spoken_form(engine, job.spoken), job.key,
+                                         job.voice)
                 except OutputError as exc:
                     failures.append(exc)
                     return

@@ -18,6 +18,7 @@ from xml.parsers import expat
 
 from .errors import ScriptError
 from .files import write_whole
+from .phonemes import UnknownSymbol, convert
 
 NAMESPACE = "http://www.w3.org/2005/01/pronunciation-lexicon"
 ESPEAK = "x-espeak"
@@ -35,7 +36,6 @@ _IPA_TO_ESPEAK = {
     "m": "m", "n": "n", "ŋ": "N", "l": "l", "r": "r", "ɹ": "r", "w": "w", "j": "j", "x": "x",
     "ˈ": "'", "ˌ": ",", "ː": ":", ".": "", " ": " ",
 }
-_LONGEST = max(len(k) for k in _IPA_TO_ESPEAK)
 
 
 @dataclass
@@ -99,27 +99,22 @@ def _spoken(lexeme: _Element, default: str, path: Path) -> str | None:
                                       line=child.line)
                 return f"[[{text}]]"
             if alphabet == IPA:
-                return f"[[{_from_ipa(text, path, child.line)}]]"
+                return f"[[{from_ipa(text, path, child.line)}]]"
             raise ScriptError(f"phoneme alphabet {alphabet!r} is not read; use x-espeak or ipa",
                               path=path, line=child.line)
     return None
 
 
-def _from_ipa(ipa: str, path: Path, line: int) -> str:
-    out: list[str] = []
-    i = 0
-    while i < len(ipa):
-        for size in range(_LONGEST, 0, -1):
-            piece = ipa[i:i + size]
-            if piece in _IPA_TO_ESPEAK:
-                out.append(_IPA_TO_ESPEAK[piece])
-                i += size
-                break
-        else:
-            raise ScriptError(f"the IPA symbol {ipa[i]!r} (U+{ord(ipa[i]):04X}) has no espeak-ng "
-                              "counterpart here; write the phoneme with alphabet=\"x-espeak\"",
-                              path=path, line=line)
-    return "".join(out)
+def from_ipa(ipa: str, path: Path, line: int,
+             instead: str = 'write the phoneme with alphabet="x-espeak"') -> str:
+    """IPA (as used for English) in espeak-ng's phoneme names, or a ScriptError at `line`
+    saying what to write `instead`."""
+    try:
+        return convert(ipa, _IPA_TO_ESPEAK)
+    except UnknownSymbol as exc:
+        raise ScriptError(f"the IPA symbol {exc.symbol!r} (U+{ord(exc.symbol):04X}) has no "
+                          f"espeak-ng counterpart here; {instead}", path=path,
+                          line=line) from None
 
 
 def _parse(data: bytes, path: Path) -> _Element:

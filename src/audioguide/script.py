@@ -39,8 +39,8 @@ from .speech import check_lexicon, clean_text, speak, split_sentences
 
 KNOWN_KEYS = {
     "title", "author", "byline", "source", "language", "narrator", "description",
-    "slug", "content_note", "voice", "rate", "volume", "pauses", "lexicon", "lexicon_file",
-    "quotes", "orientation",
+    "slug", "content_note", "engine", "voice", "rate", "volume", "pauses", "lexicon",
+    "lexicon_file", "quotes", "orientation",
 }
 QUOTES_KEYS = {"voice", "name", "rate", "min_words"}
 # What a chapter's spoken heading says first when the script asks for orientation.
@@ -333,7 +333,8 @@ class _FrontMatter:
         if volume is not None and (isinstance(volume, bool) or not isinstance(volume, (int, float))
                                    or not 0 < volume <= 1):
             raise self._error("volume", "volume must be a number above 0 and at most 1")
-        return Voice(voice=voice, rate=rate, volume=float(volume) if volume is not None else None)
+        return Voice(engine=self._text(data, "engine") or Voice.engine, voice=voice, rate=rate,
+                     volume=float(volume) if volume is not None else None)
 
     def _quotes(self, data: dict[str, Any]) -> Quotes | None:
         value = data.get("quotes")
@@ -416,6 +417,10 @@ class _FrontMatter:
             if not isinstance(written, str) or not isinstance(spoken, str):
                 raise ScriptError(f"lexicon entry {written!r} must map text to text; "
                                   "remove the tag or put it in quotes", path=self.path, line=line)
+            if len(spoken) > 2 and spoken[0] == spoken[-1] == "/":  # IPA, as dictionaries write it
+                espeak = pls.from_ipa(spoken[1:-1], self.path, line,
+                                      "write it in espeak-ng phonemes, [[...]]")
+                spoken = f"[[{espeak}]]"
             entries.pop(written, None)  # re-inserted last: the front matter's order stays
             entries[written] = spoken
             origins[written] = (self.path, line)

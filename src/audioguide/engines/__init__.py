@@ -4,16 +4,25 @@ Built-in engines register exactly as a third-party one would:
 
     from audioguide.engines import register
     register("myengine", MyEngine)
+
+An installed package offers an engine with no edit to audioguide through the entry
+point group ``audioguide.engines``: the entry point's name is the engine's name (for
+``engine:`` and ``--engine``) and its object is the engine factory, e.g. in the
+package's pyproject.toml:
+
+    [project.entry-points."audioguide.engines"]
+    myengine = "mypackage.engine:MyEngine"
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
+from importlib import metadata
 from pathlib import Path
 from typing import Protocol
 
-from ..errors import UsageError
+from ..errors import EngineError, UsageError
 from ..model import Voice, WordTime
 
 
@@ -49,7 +58,20 @@ class Engine(Protocol):
         """The voices this engine offers."""
 
 
+def spoken_form(engine: Engine, text: str) -> str:
+    """What `engine` is sent for a sentence's spoken text (lexicon applied, normalized).
+
+    An engine may define ``spoken_form(text) -> str`` to turn that text into its own
+    form (Piper takes lexicon phonemes in IPA where espeak-ng takes its own names);
+    without it the text is sent as it is. It raises UsageError when it cannot.
+    The engine's identity must change whenever its spoken form does.
+    """
+    shape: Callable[[str], str] | None = getattr(engine, "spoken_form", None)
+    return shape(text) if shape is not None else text
+
+
 EngineFactory = Callable[[], Engine]
+ENTRY_POINT_GROUP = "audioguide.engines"
 _REGISTRY: dict[str, EngineFactory] = {}
 
 
@@ -76,4 +98,24 @@ def create(name: str) -> Engine:
 
 def _load_builtins() -> None:
     # Imported lazily so that a worker or the CLI pays only for the engine it uses.
-    from . import fake, pyttsx3_engine  # noqa: F401
+    from . import fake, piper_engine, pyttsx3_engine  # noqa: F401
+
+    for entry in metadata.entry_points(group=ENTRY_POINT_GROUP):
+        _REGISTRY.setdefault(entry.name, _Deferred(entry))
+
+
+class _Deferred:
+    """An entry point's engine, imported when it is first used, so a broken plug-in
+    breaks only itself."""
+
+    def __init__(self, entry: metadata.EntryPoint):
+        self.entry = entry
+
+    def __call__(self) -> Engine:
+        try:
+            factory: EngineFactory = self.entry.load()
+        except Exception as exc:  # noqa: BLE001 - a third-party import can fail any way
+            raise EngineError(f"the engine {self.entry.name!r} ({self.entry.value}) cannot be "
+                              f"loaded: {type(exc).__name__}: {exc}") from None
+        _REGISTRY[self.entry.name] = factory
+        return factory()
