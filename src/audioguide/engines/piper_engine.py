@@ -54,13 +54,14 @@ VOICE_PACKAGE_SUFFIX = "-piper-voice"
 NATURAL_RATE = 175  # words per minute that length_scale 1.0 stands for
 # Bumped when the spoken form sent to Piper (spoken_form below), the leveling or the
 # edges change.
-FORM_VERSION = "4"
+FORM_VERSION = "6"
 CLIP_LUFS = -26.0
 # Piper's speech is peaky (peaks up to 25 dB over its loudness, espeak-ng's about 15): the
 # master's limiter then holds many peaks at its ceiling, and the AAC encoder's overshoot
-# on them passed -3 dBFS in one render of three. Each clip's peaks are held here, 15 dB
-# over CLIP_LUFS, so with the book's gain (about +7 dB) they stay under the ceiling.
-CLIP_PEAK = 10 ** (-11.0 / 20)
+# on them passed -3 dBFS in one render of three. Each clip's peaks are held here, 11 dB
+# over CLIP_LUFS, so with the book's gain (the article's is 9.6 dB) they stay under the
+# ceiling: its M4B then peaks at -3.7 dBFS, its MP3 at -4.0.
+CLIP_PEAK = 10 ** (-15.0 / 20)
 MAX_LIFT_DB = 12.0
 # Piper's speech starts and ends in a faint breath and vocoder hiss, above the quiet that
 # trimming removes (timeline.SILENCE_THRESHOLD_DBFS) but unheard under the speech: up to
