@@ -123,9 +123,10 @@ def assemble(pieces: tuple[Piece, ...], extra_frames: int = 0) -> AudioSegment:
     return joined
 
 
-def master(audio: AudioSegment, gain_db: float) -> AudioSegment:
+def master(audio: AudioSegment, gain_db: float,
+           ceiling_dbfs: float = PEAK_CEILING_DBFS) -> AudioSegment:
     """The programme gain (pydub), its peaks limited first, and room tone laid under it."""
-    limited = limit(audio, PEAK_CEILING_DBFS - gain_db)
+    limited = limit(audio, ceiling_dbfs - gain_db)
     return limited.apply_gain(gain_db).overlay(room_tone(), loop=True)
 
 

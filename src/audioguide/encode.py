@@ -37,11 +37,11 @@ from .fsutil import cache_error, move_into, write_atomically
 from .gain import hops
 from .mpegaudio import adts_offsets, frame_offsets, info_frame
 from .timeline import Layout, Segment
-from .tools import ffmpeg
+from .tools import decoded_peak_dbfs, ffmpeg
 
 MP3_BITRATE = "64k"
 AAC_BITRATE = "64k"
-ENCODE_VERSION = "2"
+ENCODE_VERSION = "3"
 MP3_ARGS = ["-ar", str(OUTPUT_RATE), "-ac", "1", "-c:a", "libmp3lame", "-b:a", MP3_BITRATE]
 AAC_ARGS = ["-ar", str(OUTPUT_RATE), "-ac", "1", "-c:a", "aac", "-b:a", AAC_BITRATE,
             # The default coder overshoots by up to 4 dB on speech onsets at this
@@ -154,16 +154,22 @@ class EncodeCache:
         return encoded
 
 
+# ACX's limit for any sample of the published files, and how far under it a verified
+# encode is kept. The limiter holds the master under PEAK_CEILING_DBFS; a lossy encoder
+# may still overshoot where the speech has sharp onsets (Piper's can, by 3 dB), so every
+# encode is decoded and measured, and one that passes is made again with the master's
+# ceiling lowered by the overshoot.
+ACX_PEAK_DBFS = -3.0
+PEAK_MARGIN_DB = 0.3
+MAX_PEAK_PASSES = 3
+
+
 def encode(segment: Segment, gain_db: float, work: Path, store: EncodeCache, key: str,
            slots: threading.BoundedSemaphore, what: str) -> Encoded:
-    """Master a segment (with spare room tone after it) and encode it to MP3 and AAC."""
+    """Master a segment (with spare room tone after it) and encode it to MP3 and AAC, each
+    decoded and kept under ACX's peak limit."""
     staging = Path(tempfile.mkdtemp(prefix=".encode-", dir=work))
     wav, mp3, aac = staging / "segment.wav", staging / "segment.mp3", staging / "segment.aac"
-    audio = assembly.master(assembly.assemble(segment.pieces, SPARE_PCM_FRAMES), gain_db)
-    energies = hops(assembly.samples(audio)[:segment.frames])
-    with wav.open("wb") as handle:
-        audio.export(handle, format="wav")
-    del audio
     source: list[str | Path] = ["-i", wav.absolute(), "-map_metadata", "-1"]
     commands: list[tuple[list[str | Path], Path, str]] = [
         ([*source, *MP3_ARGS, "-write_xing", "0", "-id3v2_version", "0", *QUIET, "-f", "mp3",
@@ -171,14 +177,28 @@ def encode(segment: Segment, gain_db: float, work: Path, store: EncodeCache, key
         ([*source, *AAC_ARGS, *QUIET, "-f", "adts", aac.absolute()], aac, "AAC"),
     ]
 
-    def run(args: list[str | Path], out: Path, name: str) -> None:
+    def run(args: list[str | Path], out: Path, name: str) -> float:
         with slots:
             ffmpeg(args, [out], f"{what} to {name}")
+            return decoded_peak_dbfs(out)
 
     try:
-        with ThreadPoolExecutor(max_workers=2) as pool:
-            for future in [pool.submit(run, args, out, name) for args, out, name in commands]:
-                future.result()
+        assembled = assembly.assemble(segment.pieces, SPARE_PCM_FRAMES)
+        ceiling = assembly.PEAK_CEILING_DBFS
+        for _ in range(MAX_PEAK_PASSES):
+            audio = assembly.master(assembled, gain_db, ceiling)
+            energies = hops(assembly.samples(audio)[:segment.frames])
+            mastered_peak = audio.max_dBFS
+            with wav.open("wb") as handle:
+                audio.export(handle, format="wav")
+            del audio
+            with ThreadPoolExecutor(max_workers=2) as pool:
+                peaks = [future.result() for future in
+                         [pool.submit(run, args, out, name) for args, out, name in commands]]
+            overshoot = max(peaks) - (ACX_PEAK_DBFS - PEAK_MARGIN_DB)
+            if overshoot <= 0:
+                break
+            ceiling = min(ceiling, mastered_peak) - overshoot - PEAK_MARGIN_DB
         return store.put(key, mp3, aac, energies)
     finally:
         shutil.rmtree(staging, ignore_errors=True)

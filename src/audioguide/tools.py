@@ -106,6 +106,26 @@ def decode_duration_ms(path: Path) -> int:
     return round(size / 2 * 1000 / 44100)
 
 
+def decoded_peak_dbfs(path: Path) -> float:
+    """The highest sample of `path` as a player decodes it (dBFS), read as it streams."""
+    import numpy as np
+
+    command = [require("ffmpeg"), "-nostdin", "-hide_banner", "-v", "error", "-i",
+               str(path.absolute()), "-map", "0:a:0", "-f", "s16le", "-ac", "1", "-"]
+    peak = 0
+    with subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                          **child_options()) as process:
+        assert process.stdout is not None and process.stderr is not None
+        while chunk := process.stdout.read(1 << 20):
+            values = np.frombuffer(chunk[:len(chunk) // 2 * 2], dtype="<i2")
+            if len(values):
+                peak = max(peak, int(np.abs(values.astype(np.int32)).max()))
+        stderr = process.stderr.read()
+    if process.returncode != 0:
+        raise EncodeError(f"cannot decode {path.name}: {_tail(stderr)}", path=path)
+    return -120.0 if peak == 0 else 20 * float(np.log10(peak / 32768))
+
+
 _RUNNING: set[subprocess.Popen[str]] = set()
 _RUNNING_LOCK = threading.Lock()
 
