@@ -390,7 +390,8 @@ def test_an_encode_that_overshoots_the_peak_limit_is_made_again_lower(
     work.mkdir()
     gain_db = 6.0
     encoded = encode.encode(segment, gain_db, work, store, "e" * 64,
-                            threading.BoundedSemaphore(2), "encode a test segment")
+                            threading.BoundedSemaphore(2), "encode a test segment",
+                            verify_peaks=True)
     assert len(ceilings) == 2 and ceilings[0] == assembly.PEAK_CEILING_DBFS
     overshoot = -1.5 - (encode.ACX_PEAK_DBFS - encode.PEAK_MARGIN_DB)
     assert ceilings[1] <= assembly.PEAK_CEILING_DBFS - overshoot - encode.PEAK_MARGIN_DB

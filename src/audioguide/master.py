@@ -50,8 +50,8 @@ class Mastered:
 
 
 def master(script: Script, clips: dict[str, Clip], work: Path, cache: Path, jobs: int = 1,
-           progress: Progress | None = None, previous_gain_db: float | None = None
-           ) -> Mastered:
+           progress: Progress | None = None, previous_gain_db: float | None = None,
+           verify_peaks: bool = False) -> Mastered:
     """Master and encode every segment (reusing cached encodes), join the files, and time
     the book."""
     _map_large_buffers()
@@ -65,11 +65,12 @@ def master(script: Script, clips: dict[str, Clip], work: Path, cache: Path, jobs
     store = EncodeCache(cache)
 
     def cached_hops(unit: Segment, gain_db: float) -> np.ndarray | None:
-        return store.hops(segment_key(unit, gain_db))
+        return store.hops(segment_key(unit, gain_db, verify_peaks))
 
     gain_db = gain.choose(units, cached_hops, previous_gain_db, jobs)
     pads = list(dict.fromkeys(s for parts in chapter_parts for s in parts if s.chapter < 0))
-    encodes, changed = _encode_all([*units, *pads], gain_db, store, work, jobs, progress)
+    encodes, changed = _encode_all([*units, *pads], gain_db, store, work, jobs, progress,
+                                   verify_peaks)
 
     book = _lay_out(units, encodes)
     chapter_files = [_lay_out(parts, encodes) for parts in chapter_parts]
@@ -84,12 +85,13 @@ def master(script: Script, clips: dict[str, Clip], work: Path, cache: Path, jobs
     for index, layout in enumerate(chapter_files):
         path = work / f"{index + 1:04d}.mp3"
         chapters.append(ChapterAudio(path, join_mp3(layout, encodes, path) - MP3.delay))
-    mastered_lufs = gain.gated(units, lambda unit: _recorded(store, unit, gain_db), 1)
+    mastered_lufs = gain.gated(units, lambda unit: _recorded(store, unit, gain_db,
+                                                             verify_peaks), 1)
     return Mastered(BookAudio(book_mp3, book_aac, mp3_samples - MP3.delay, aac_samples),
                     tuple(chapters), timeline.timeline(script, book, chapter_files),
                     mastered_lufs, gain_db,
                     encoded=len({s.chapter for s in changed if s.chapter >= 0}),
-                    segments=tuple(segment_key(s, gain_db) for s in encodes),
+                    segments=tuple(segment_key(s, gain_db, verify_peaks) for s in encodes),
                     encoded_ms=sum(s.frames for s in changed) * 1000 // SAMPLE_RATE)
 
 
@@ -110,7 +112,7 @@ def _lay_out(parts: list[Segment], encodes: dict[Segment, Encoded]) -> Layout:
 
 
 def _encode_all(units: list[Segment], gain_db: float, store: EncodeCache, work: Path,
-                jobs: int, progress: Progress | None
+                jobs: int, progress: Progress | None, verify_peaks: bool = False
                 ) -> tuple[dict[Segment, Encoded], list[Segment]]:
     """Every segment's encodes, from the cache or made now (at most `jobs` encoders at once;
     a segment's MP3 and AAC side by side when they are all there is to do)."""
@@ -119,11 +121,11 @@ def _encode_all(units: list[Segment], gain_db: float, store: EncodeCache, work: 
     finished: list[Segment] = []
 
     def produce(unit: Segment) -> Encoded:
-        key = segment_key(unit, gain_db)
+        key = segment_key(unit, gain_db, verify_peaks)
         encoded = store.get(key)
         if encoded is None:
             what = f"encode chapter {unit.chapter + 1}" if unit.chapter >= 0 else "encode room tone"
-            encoded = encode(unit, gain_db, work, store, key, slots, what)
+            encoded = encode(unit, gain_db, work, store, key, slots, what, verify_peaks)
             changed.append(unit)
         finished.append(unit)
         if progress:
@@ -136,8 +138,9 @@ def _encode_all(units: list[Segment], gain_db: float, store: EncodeCache, work: 
         return dict(zip(order, pool.map(produce, order), strict=True)), changed
 
 
-def _recorded(store: EncodeCache, unit: Segment, gain_db: float) -> np.ndarray:
-    hops = store.hops(segment_key(unit, gain_db))
+def _recorded(store: EncodeCache, unit: Segment, gain_db: float,
+              verify_peaks: bool) -> np.ndarray:
+    hops = store.hops(segment_key(unit, gain_db, verify_peaks))
     if hops is None:
         raise EncodeError("an encoded segment lost its record in the cache; render again")
     return hops

@@ -103,10 +103,11 @@ def _encodes(script: Script, voice: Voice, keys: dict[str, str],
             if pad is not None]
     gain_db = ((previous or {}).get("loudness") or {}).get("gain_db")
     store = EncodeCache(options.cache)
+    verify = engines.verifies_peaks(voice.engine)
     to_encode = [unit for unit in dict.fromkeys([*units, *pads])
                  if gain_db is None
                  or any(p.clip is not None and p.clip.key in missing for p in unit.pieces)
-                 or store.get(segment_key(unit, gain_db)) is None]
+                 or store.get(segment_key(unit, gain_db, verify)) is None]
     frames = sum(unit.frames for unit in to_encode)
     return len(dict.fromkeys([*units, *pads])), len(to_encode), frames * 1000 // SAMPLE_RATE
 

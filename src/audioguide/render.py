@@ -27,7 +27,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from . import publish, rates
+from . import engines, publish, rates
 from .cache import Usage, record_use, usage
 from .errors import OutputError, UsageError
 from .fsutil import share_identical
@@ -187,7 +187,8 @@ def render(script_path: Path, options: RenderOptions, progress: Progress | None 
                                    progress)
             cpu.append(rates.cpu_seconds())
             mastered = master(script, clips, work, options.cache, options.jobs, progress,
-                              previous_gain_db=(previous.get("loudness") or {}).get("gain_db"))
+                              previous_gain_db=(previous.get("loudness") or {}).get("gain_db"),
+                              verify_peaks=engines.verifies_peaks(voice.engine))
             cpu.append(rates.cpu_seconds())
             _release_freed_memory()
             engine_identity = stats.engine

@@ -70,6 +70,12 @@ def spoken_form(engine: Engine, text: str) -> str:
     return shape(text) if shape is not None else text
 
 
+def verifies_peaks(name: str) -> bool:
+    """Whether the engine's speech can make an encoder overshoot the peak ceiling, so its
+    encodes are decoded and measured (an engine says so with ``verify_peaks = True``)."""
+    return bool(getattr(create(name), "verify_peaks", False))
+
+
 EngineFactory = Callable[[], Engine]
 ENTRY_POINT_GROUP = "audioguide.engines"
 _REGISTRY: dict[str, EngineFactory] = {}
