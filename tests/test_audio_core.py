@@ -229,9 +229,10 @@ def test_the_encoders_get_what_pydub_assembled(tmp_path: Path,
     heard: list[bytes] = []
     real_master, real_ffmpeg = assembly.master, encode.ffmpeg
 
-    def spy_master(audio: AudioSegment, gain_db: float) -> AudioSegment:
+    def spy_master(audio: AudioSegment, gain_db: float,
+                   ceiling_dbfs: float = assembly.PEAK_CEILING_DBFS) -> AudioSegment:
         assert isinstance(audio, AudioSegment)
-        result = real_master(audio, gain_db)
+        result = real_master(audio, gain_db, ceiling_dbfs)
         made.append(result)
         return result
 

@@ -23,6 +23,7 @@ QUOTED = textwrap.dedent("""\
     source: "Test Publication"
     language: en-US
     narrator: "Synthetic voice: fake"
+    engine: fake
     voice: fake
     quotes:
       voice: fake+f3
@@ -105,14 +106,14 @@ def test_orientation_says_the_chapter_place_and_keeps_the_written_title() -> Non
 
 
 @pytest.mark.parametrize(("old", "new", "message", "line"), [
-    ("  voice: fake+f3\n", "", "quotes needs a voice", 8),
+    ("  voice: fake+f3\n", "", "quotes needs a voice", 9),
     ("  voice: fake+f3\n", "  voice: fake+f3\n  colour: red\n", "quotes has unknown key 'colour'",
-     10),
-    ("  voice: fake+f3\n", "  voice: fake+f3\n  rate: 20\n", "quotes rate must be", 10),
+     11),
+    ("  voice: fake+f3\n", "  voice: fake+f3\n  rate: 20\n", "quotes rate must be", 11),
     ("orientation: true\n", "orientation: yes please\n", "orientation must be true or false",
-     11),
+     12),
     ("language: en-US\n", "language: ja\n", "orientation can say the chapter's place only in",
-     11),
+     12),
 ], ids=["no voice", "unknown key", "bad rate", "not a boolean", "no wording for the language"])
 def test_bad_quotes_and_orientation_are_errors_at_their_line(old, new, message, line) -> None:
     """Every mistake in `quotes:` or `orientation:` is one message naming its line."""
@@ -167,3 +168,14 @@ def test_text_outputs_keep_the_written_form(quoted_edition) -> None:
     assert "If your partner cries, “open dialogue is crucial,” says Francis." in texts
     page = (quoted_edition / "index.html").read_text(encoding="utf-8")
     assert "quotations: a fake voice an octave higher" in page
+
+
+def test_with_another_engine_the_narrator_reads_the_quotations() -> None:
+    """The quote voice is the script's engine's: read by another engine (--engine), the
+    script has no runs and discloses the narrator alone."""
+    script = _parse(QUOTED)
+    assert script.for_engine("fake") is script
+    other = script.for_engine("piper")
+    assert other.quotes is None and other.disclosure == "Synthetic voice: fake"
+    assert all(s.runs == () for s in other.sentences())
+    assert [s.text for s in other.sentences()] == [s.text for s in script.sentences()]

@@ -5,7 +5,7 @@ script text -> Script -> clips per sentence -> Timeline -> published files.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Literal
 
@@ -165,6 +165,15 @@ class Script:
         if self.quotes is None:
             return self.narrator
         return f"{self.narrator.rstrip('.')}; quotations: {self.quotes.name}"
+
+    def for_engine(self, engine: str) -> Script:
+        """The script as `engine` reads it: the quote voice belongs to the script's own
+        engine, so with another one (--engine) the narrator reads the quotations too."""
+        if self.quotes is None or engine == self.voice.engine:
+            return self
+        return replace(self, quotes=None, chapters=tuple(
+            replace(c, sentences=tuple(replace(s, runs=()) for s in c.sentences))
+            for c in self.chapters))
 
     def run_voice(self, role: str, narrator: Voice) -> Voice:
         """The engine settings for a run's voice, given the narrator's."""

@@ -53,6 +53,7 @@ def plan(script_path: Path, options: RenderOptions, measured: rates.Rates) -> Ed
     script = parse_script(script_path)
     formats = resolve_formats(options.formats)
     voice = voice_for(script, options)
+    script = script.for_engine(voice.engine)
     inputs = key_inputs(script, voice, formats)
     folder = options.output / script.slug
     previous = manifest_file.read_manifest(folder)

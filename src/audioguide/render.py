@@ -161,6 +161,7 @@ def render(script_path: Path, options: RenderOptions, progress: Progress | None 
     script = parse_script(script_path)
     formats = resolve_formats(options.formats)
     voice = voice_for(script, options)
+    script = script.for_engine(voice.engine)
     inputs = key_inputs(script, voice, formats)
     key = key_of(inputs)
     folder = options.output / script.slug
