@@ -12,7 +12,7 @@ import pytest
 import vttcheck
 from audioguide.errors import ScriptError
 from audioguide.quotes import quotation_ranges, runs
-from audioguide.script import parse_text
+from audioguide.script import for_engine, parse_text
 from conftest import manifest, render_fake
 from readback import decode, pitch_hz
 
@@ -174,8 +174,8 @@ def test_with_another_engine_the_narrator_reads_the_quotations() -> None:
     """The quote voice is the script's engine's: read by another engine (--engine), the
     script has no runs and discloses the narrator alone."""
     script = _parse(QUOTED)
-    assert script.for_engine("fake") is script
-    other = script.for_engine("piper")
+    assert for_engine(script, "fake") is script
+    other = for_engine(script, "piper")
     assert other.quotes is None and other.disclosure == "Synthetic voice: fake"
     assert all(s.runs == () for s in other.sentences())
     assert [s.text for s in other.sentences()] == [s.text for s in script.sentences()]

@@ -132,11 +132,16 @@ def word_list(language: str) -> Callable[[str], bool]:
     return lambda word: word in checker
 
 
-def check_script(path: Path) -> tuple[Script, list[Finding]]:
-    """Parse the script at `path` and audit it with espeak-ng and the language's word list."""
+def check_script(path: Path, engine: str | None = None) -> tuple[Script, list[Finding]]:
+    """Parse the script at `path` and audit it with espeak-ng and the language's word list,
+    as `engine` (default: the script's own) will be sent it."""
+    from . import engines
     from .engines.espeak_lookup import readings
-    from .script import parse_script
+    from .script import for_engine, parse_script
 
     script = parse_script(path)
+    if engine is not None:
+        engines.create(engine)  # an unknown name is a one-line error naming the known ones
+        script = for_engine(script, engine)
     voice = script.voice.voice or script.language.lower()
     return script, findings(script, readings, word_list(script.language), voice)

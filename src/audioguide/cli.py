@@ -448,15 +448,18 @@ def init(source: str, output: Path | None, force: bool, keep_alt: bool) -> None:
                    "remains.")
 @click.option("--export-pls", type=click.Path(path_type=Path), metavar="FILE",
               help="Write the script's lexicon as a W3C PLS file instead of checking.")
+@click.option("--engine", help="Check what this speech engine will be sent (default: each "
+                               "script's own).")
 @_guarded
 def check(scripts: tuple[Path, ...], spoken: bool, strict: bool,
-          export_pls: Path | None) -> None:
+          export_pls: Path | None, engine: str | None) -> None:
     """Find what the voice will misread in SCRIPTS (default: script/*.md).
 
     One line per finding, `file:line: written -> spoken (why)`: every change the
     normalization makes, every lexicon hit, every word espeak-ng reads by its spelling
     rules or letter by letter (names, brands, foreign words: listen to these),
-    heteronyms, and lexicon entries never used. Exit 0 when the check ran.
+    heteronyms, and lexicon entries never used. Exit 0 when the check ran. With
+    --engine, the spoken form is that engine's (Piper's rules differ from espeak-ng's).
     """
     from .check import check_script, spoken_lines
     from .errors import CheckError, UsageError
@@ -477,7 +480,7 @@ def check(scripts: tuple[Path, ...], spoken: bool, strict: bool,
         return
     unresolved: list[tuple[Path, int]] = []
     for path in paths:
-        script, found = check_script(path)
+        script, found = check_script(path, engine)
         lines = spoken_lines(script) if spoken else [f.format() for f in found]
         for line in lines:
             click.echo(line)

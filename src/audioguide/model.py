@@ -5,7 +5,7 @@ script text -> Script -> clips per sentence -> Timeline -> published files.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Literal
 
@@ -61,6 +61,16 @@ VoiceRole = Literal["narrator", "quote"]
 
 
 @dataclass(frozen=True)
+class Rules:
+    """How an engine's spoken form is made: the shared normalization, then the rules
+    named in `extra` (speech.RULES), in that order, in every language. An engine names
+    its own with a ``speech`` attribute (engines.speech_rules)."""
+
+    name: str
+    extra: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
 class Run:
     """A stretch of a sentence spoken in one voice: the narrator's, or the voice the
     script gives quoted speech."""
@@ -101,6 +111,11 @@ class Sentence:
     # Set when part or all of it is spoken in another voice than the narrator's; in
     # order, their spoken forms make up `spoken`.
     runs: tuple[Run, ...] = ()
+    # What the spoken form is made of besides `text`, so that an engine with other
+    # speech rules can make it again: the parts markup says to speak otherwise, and
+    # what a heading says before its title ("Chapter 2 of 5.").
+    spans: tuple[Span, ...] = field(default=(), compare=False)
+    cue: str = ""
 
     def voiced_runs(self) -> tuple[Run, ...]:
         """Its runs, or the whole sentence as the narrator's one run."""
@@ -152,6 +167,8 @@ class Script:
     chapters: tuple[Chapter, ...]
     quotes: Quotes | None = None
     orientation: bool = False
+    # The speech rules its spoken forms were made with (its engine's, at parsing).
+    speech: Rules = field(default_factory=lambda: Rules("espeak-ng"))
     # Where each lexicon entry is written (the script or its PLS file, and the line),
     # in the order of `lexicon`.
     lexicon_origins: tuple[tuple[Path, int], ...] = field(default=(), compare=False)
@@ -165,15 +182,6 @@ class Script:
         if self.quotes is None:
             return self.narrator
         return f"{self.narrator.rstrip('.')}; quotations: {self.quotes.name}"
-
-    def for_engine(self, engine: str) -> Script:
-        """The script as `engine` reads it: the quote voice belongs to the script's own
-        engine, so with another one (--engine) the narrator reads the quotations too."""
-        if self.quotes is None or engine == self.voice.engine:
-            return self
-        return replace(self, quotes=None, chapters=tuple(
-            replace(c, sentences=tuple(replace(s, runs=()) for s in c.sentences))
-            for c in self.chapters))
 
     def run_voice(self, role: str, narrator: Voice) -> Voice:
         """The engine settings for a run's voice, given the narrator's."""

@@ -20,8 +20,7 @@ from .framing import SAMPLE_RATE, pcm_frames
 from .model import Clip, Script, Voice
 from .narrate import ClipCache, sentence_keys
 from .publish import manifest as manifest_file
-from .render import RenderOptions, key_inputs, key_of, resolve_formats, voice_for
-from .script import parse_script
+from .render import RenderOptions, key_inputs, key_of, read_for, resolve_formats
 
 # A missing clip's length, for cutting the programme into segments: about six characters
 # a word at the voice's words per minute.
@@ -50,10 +49,8 @@ class EditionPlan:
 
 def plan(script_path: Path, options: RenderOptions, measured: rates.Rates) -> EditionPlan:
     """What `render` would do with `script_path` and `options`."""
-    script = parse_script(script_path)
+    script, voice = read_for(script_path, options)
     formats = resolve_formats(options.formats)
-    voice = voice_for(script, options)
-    script = script.for_engine(voice.engine)
     inputs = key_inputs(script, voice, formats)
     folder = options.output / script.slug
     previous = manifest_file.read_manifest(folder)

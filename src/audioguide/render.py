@@ -34,7 +34,7 @@ from .fsutil import share_identical
 from .model import Script, Voice
 from .narrate import ClipCache, NarrationStats, default_cache_dir, narrate
 from .publish import manifest as manifest_file
-from .script import parse_script
+from .script import for_engine, parse_script
 
 # Bumped whenever a change to audioguide changes what it writes for the same script.
 OUTPUT_VERSION = "4"
@@ -139,12 +139,19 @@ def key_of(inputs: dict[str, Any]) -> str:
     return hashlib.sha256(json.dumps(inputs, sort_keys=True).encode()).hexdigest()
 
 
+def read_for(script_path: Path, options: RenderOptions) -> tuple[Script, Voice]:
+    """The script as the engine that will narrate it reads it, and the narrator's voice."""
+    script = parse_script(script_path)
+    voice = voice_for(script, options)
+    return for_engine(script, voice.engine), voice
+
+
 def check(script_path: Path, options: RenderOptions) -> CheckResult:
     """Whether the published edition of a script is fresh, and what else it holds."""
-    script = parse_script(script_path)
+    script, voice = read_for(script_path, options)
     formats = resolve_formats(options.formats)
     folder = options.output / script.slug
-    key = input_key(script, voice_for(script, options), formats)
+    key = input_key(script, voice, formats)
     previous = manifest_file.read_manifest(folder)
     extra = manifest_file.user_files(folder, previous) if previous else []
     return CheckResult(tuple(manifest_file.problems(folder, key)), tuple(extra), folder)
@@ -158,10 +165,8 @@ def render(script_path: Path, options: RenderOptions, progress: Progress | None 
     the whole cache: a render of many scripts measures it once, at the end).
     """
     started = time.monotonic()
-    script = parse_script(script_path)
+    script, voice = read_for(script_path, options)
     formats = resolve_formats(options.formats)
-    voice = voice_for(script, options)
-    script = script.for_engine(voice.engine)
     inputs = key_inputs(script, voice, formats)
     key = key_of(inputs)
     folder = options.output / script.slug

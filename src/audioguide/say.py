@@ -15,6 +15,7 @@ import sys
 from dataclasses import dataclass, replace
 from pathlib import Path
 
+from .engines import speech_rules
 from .errors import MissingToolError, OutputError, UsageError
 from .files import write_whole
 from .model import Chapter, Pauses, Script, Sentence, Source, Voice
@@ -41,11 +42,11 @@ def say(text: str, script: Script | None, engine: str | None, cache: Path,
         raise UsageError(f"say speaks one sentence of at most {MAX_UTTERANCE_CHARS} characters; "
                          "shorten the text")
     base = script or _bare_script()
-    spoken, _ = speak(written, base.lexicon, base.language)
-    if not spoken:
-        raise UsageError("the text has nothing speakable (only punctuation, symbols or emoji)")
     voice = replace(base.voice, engine=engine or base.voice.engine,
                     voice=base.voice.voice or base.language.lower())
+    spoken, _ = speak(written, base.lexicon, base.language, rules=speech_rules(voice.engine))
+    if not spoken:
+        raise UsageError("the text has nothing speakable (only punctuation, symbols or emoji)")
     sentence = Sentence("c01s000", written, spoken, 1, 0, "paragraph", 0)
     one = replace(base, chapters=(Chapter(1, written, "say", 1, (sentence,)),))
     clips, _ = narrate(one, voice, ClipCache(cache), jobs=1)

@@ -26,6 +26,7 @@ from .model import (
     Chapter,
     Pauses,
     Quotes,
+    Rules,
     Run,
     Script,
     Sentence,
@@ -83,7 +84,12 @@ def parse_text(raw: bytes, path: Path) -> Script:
     text = _decode(raw, path)
     front, body, body_line = _split_front_matter(text, path)
     meta = _FrontMatter(front, path)
-    chapters = _Body(body, body_line, meta, path).chapters()
+    # The spoken forms are made by the rules of the script's own engine; for_engine
+    # makes them again for another.
+    from .engines import speech_rules
+
+    rules = speech_rules(meta.voice.engine)
+    chapters = _Body(body, body_line, meta, path, rules).chapters()
     content_note = ""
     if meta.content_note is not None:
         # Titles are unique ignoring case, so a match ignoring case is unambiguous.
@@ -111,8 +117,46 @@ def parse_text(raw: bytes, path: Path) -> Script:
         chapters=chapters,
         quotes=meta.quotes,
         orientation=meta.orientation,
+        speech=rules,
         lexicon_origins=meta.lexicon_origins,
     )
+
+
+def for_engine(script: Script, engine: str) -> Script:
+    """The script as `engine` reads it. The quote voice belongs to the script's own
+    engine, so with another one (--engine) the narrator reads the quotations too; and
+    every spoken form is made again by that engine's speech rules when they differ."""
+    from .engines import speech_rules
+
+    if engine == script.voice.engine:
+        return script
+    rules = speech_rules(engine)
+    if rules == script.speech and script.quotes is None:
+        return script
+
+    def reread(sentence: Sentence) -> Sentence:
+        if rules == script.speech:
+            return replace(sentence, runs=())
+        return spoken_by(sentence, script.lexicon, script.language, rules)
+
+    chapters = tuple(replace(c, sentences=tuple(reread(s) for s in c.sentences))
+                     for c in script.chapters)
+    return replace(script, chapters=chapters, speech=rules, quotes=None)
+
+
+def spoken_by(sentence: Sentence, lexicon: Sequence[tuple[str, str]], language: str,
+              rules: Rules) -> Sentence:
+    """`sentence` read by the narrator alone, its spoken form and changes made by `rules`."""
+    spoken, changes = speak(sentence.text, lexicon, language, sentence.spans, rules)
+    if sentence.cue and spoken:
+        spoken = f"{sentence.cue} {spoken}"
+    return replace(sentence, spoken=spoken, changes=changes, runs=())
+
+
+def _within(spans: Sequence[Span], start: int, end: int) -> list[Span]:
+    """The spans inside `start:end` of a sentence, as offsets into that part."""
+    return [Span(s.start - start, s.end - start, s.spoken, s.why)
+            for s in spans if start <= s.start and s.end <= end]
 
 
 def _digest(raw: bytes, meta: _FrontMatter) -> str:
@@ -490,12 +534,14 @@ class _Block:
 class _Body:
     """Walks markdown-it tokens into chapters of sentences."""
 
-    def __init__(self, body: str, first_line: int, meta: _FrontMatter, path: Path):
+    def __init__(self, body: str, first_line: int, meta: _FrontMatter, path: Path,
+                 rules: Rules):
         parser = MarkdownIt("commonmark", {"maxNesting": MAX_NESTING,
                                            "inline_definitions": True})
         self.tokens = parser.parse(body)
         self.first_line = first_line
         self.meta = meta
+        self.rules = rules
         self.path = path
         self._check_coverage(body)
 
@@ -556,21 +602,21 @@ class _Body:
         lexicon = self.meta.lexicon
         language = self.meta.language
         quotes = self.meta.quotes
+        rules = self.rules
         sentences: list[Sentence] = []
         title, line = heading.text, heading.line
         last = number == count
 
         def add(text: str, spans: list[Span], sentence_line: int, block: int, kind: BlockKind,
                 pause: int, ranges: Sequence[tuple[int, int]] = (), at: int = 0) -> None:
-            spoken, changes = speak(text, lexicon, language, spans)
+            spoken, changes = speak(text, lexicon, language, spans, rules)
             voiced: tuple[Run, ...] = ()
             if ranges:
                 found: list[Change] = []
 
                 def piece(part: str, start: int, end: int) -> str:
-                    inside = [Span(s.start - start, s.end - start, s.spoken, s.why)
-                              for s in spans if start <= s.start and s.end <= end]
-                    said, made = speak(part, lexicon, language, inside)
+                    said, made = speak(part, lexicon, language, _within(spans, start, end),
+                                       rules)
                     found.extend(made)
                     return said
 
@@ -578,15 +624,17 @@ class _Body:
                 if voiced:
                     spoken = " ".join(r.spoken for r in voiced)
                     changes = tuple(found)
-            if kind == "heading" and spoken and self.meta.orientation:
-                where = ORIENTATION[language.split("-")[0].lower()]
-                spoken = f"{where.format(number=number, count=count)} {spoken}"
+            cue = ""
+            if kind == "heading" and self.meta.orientation:
+                cue = ORIENTATION[language.split("-")[0].lower()].format(number=number,
+                                                                          count=count)
+                spoken = f"{cue} {spoken}" if spoken else ""
             # Text with nothing to speak (emoji, punctuation) is kept for readers: the
             # captions, transcript and books show it; only a heading must be spoken.
             if spoken or (kind != "heading" and text):
                 sentence_id = f"c{number:02d}s{len(sentences):03d}"
                 sentences.append(Sentence(sentence_id, text, spoken, sentence_line, block, kind,
-                                          pause, changes, voiced))
+                                          pause, changes, voiced, tuple(spans), cue))
 
         add(title, _spans(title, heading.marks, heading.raw)[0], line, 0, "heading",
             pauses.paragraph_ms)

@@ -4,13 +4,20 @@ Three forms of a sentence exist in the pipeline:
 
 * the *written* text of the script;
 * the *clean* text (:func:`clean_text`), shown to readers in captions and pages;
-* the *spoken* text (:func:`to_speech`), sent to espeak-ng 1.51 through pyttsx3.
+* the *spoken* text (:func:`to_speech`), sent to the engine that narrates.
 
 The spoken form only fixes what espeak-ng 1.51 (voice ``en-us``) actually gets
 wrong; every English rule below was checked against ``espeak-ng -q -x`` before it
 was added. For other languages only the language-neutral parts run (control
 characters, emoji, URLs, the lexicon), because the English expansions would be
 read with the wrong language's words.
+
+Each engine owns its spoken form through the :class:`Rules` it names (an engine's
+``speech`` attribute): the shared rules above, then the engine's own, in every
+language. pyttsx3 (espeak-ng, SAPI5, NSSpeechSynthesizer) uses :data:`ESPEAK_NG`,
+the shared rules alone; Piper, which phonemizes with espeak-ng too but synthesizes
+each phonemized sentence on its own and drops the pause of brackets and ellipses,
+uses :data:`PIPER`.
 """
 
 from __future__ import annotations
@@ -23,10 +30,14 @@ from collections.abc import Callable, Mapping, Sequence
 
 import pysbd
 
-from .model import Change, Span
+from .model import Change, Rules, Span
 
 __all__ = [
+    "ESPEAK_NG",
     "MAX_UTTERANCE_CHARS",
+    "PIPER",
+    "RULES",
+    "Rules",
     "check_lexicon",
     "clean_text",
     "lexicon_matches",
@@ -727,6 +738,51 @@ _ENGLISH_RULES: tuple[tuple[Callable[[str], str], str | None], ...] = (
 
 
 # ---------------------------------------------------------------------------
+# Rules of one engine
+# ---------------------------------------------------------------------------
+
+# A closing bracket where the clause goes on (not before punctuation or the end).
+_CLOSE_BRACKET_RE = re.compile(r"\s*[)\]]\s*(?![\s,.;:!?)\]]|$)")
+_BRACKET_RE = re.compile(r"\s*[(\[)\]]\s*")
+# An ellipsis with words after it ("Wait… what?"), not one that ends the sentence.
+_INNER_ELLIPSIS_RE = re.compile(r"\s*(?:\u2026|\.{3})\s*(?=[\w\ue000])")
+# A full stop after a word of letters with more of the sentence after it ("Sgt.
+# Pepper", "J. R. Tolkien"); dotted letters ("U.S.", "a.m.", "e.g.") and decimal
+# points are left alone, espeak-ng reads them whole.
+_INNER_FULL_STOP_RE = re.compile(r"(?<![.\w])([^\W\d_]+)\.(?=\s+\S)")
+
+
+def _clause_pauses(text: str) -> str:
+    # Piper's phonemizer drops brackets and an inner ellipsis with no pause at all:
+    # "Wait… what?" is one word, "wˈeɪtwˌʌt?". A comma pauses the way a reader does.
+    text = _INNER_ELLIPSIS_RE.sub(", ", text)
+    text = _CLOSE_BRACKET_RE.sub(", ", text)
+    return _BRACKET_RE.sub(lambda m: ", " if m.group().strip() in "([" else "", text)
+
+
+def _inner_full_stops(text: str) -> str:
+    # Piper speaks each phonemized sentence on its own, and its phonemizer ends one at
+    # a full stop after a word: "Ask Sgt. Pepper now." would be two utterances, the
+    # first with a falling end. espeak-ng reads "Sgt", "Fig" and "J" the same unstopped.
+    return _INNER_FULL_STOP_RE.sub(r"\1", text)
+
+
+RULES: dict[str, tuple[Callable[[str], str], str | None]] = {
+    "clause pauses": (_clause_pauses, None),
+    "inner full stops": (_inner_full_stops, None),
+}
+"""Rules an engine may add to the shared ones, by name, each with the reason a listener
+hears something else (None when only a pause changes)."""
+
+
+ESPEAK_NG = Rules("espeak-ng")
+"""The shared rules alone: what espeak-ng 1.51 misreads (pyttsx3's engine on Linux)."""
+
+PIPER = Rules("piper", ("clause pauses", "inner full stops"))
+"""The shared rules, then the pauses and sentence ends Piper's phonemizer loses."""
+
+
+# ---------------------------------------------------------------------------
 # Lexicon
 # ---------------------------------------------------------------------------
 
@@ -950,8 +1006,10 @@ def _park_spans(text: str, spans: Sequence[Span], spoken: list[str],
 
 
 def speak(text: str, lexicon: Sequence[tuple[str, str]] = (), language: str = "en",
-          spans: Sequence[Span] = ()) -> tuple[str, tuple[Change, ...]]:
-    """The spoken form of one sentence (see :func:`to_speech`) and every change made to it.
+          spans: Sequence[Span] = (), rules: Rules = ESPEAK_NG,
+          ) -> tuple[str, tuple[Change, ...]]:
+    """The spoken form of one sentence (see :func:`to_speech`) and every change made to it,
+    by the shared rules and then the engine's own (`rules`).
 
     `spans` are parts of `text` whose spoken form markup gave (an ``<abbr title>``, an
     image's alt text spoken as nothing); they are parked before the lexicon runs. Each
@@ -973,6 +1031,7 @@ def speak(text: str, lexicon: Sequence[tuple[str, str]] = (), language: str = "e
     steps.append((lambda t: _urls(t, english), "URL"))
     if english:
         steps.extend(_ENGLISH_RULES)
+    steps.extend(RULES[name] for name in rules.extra)  # engines.speech_rules checked them
     steps.append((_remove_emoji, "emoji, not spoken"))
     steps.append((_remove_unsafe_keep_placeholders, None))
     for rule, why in steps:
@@ -987,17 +1046,19 @@ def speak(text: str, lexicon: Sequence[tuple[str, str]] = (), language: str = "e
     return (text, tuple(changes)) if _speakable(text) else ("", tuple(changes))
 
 
-def to_speech(text: str, lexicon: Sequence[tuple[str, str]] = (), language: str = "en") -> str:
+def to_speech(text: str, lexicon: Sequence[tuple[str, str]] = (), language: str = "en",
+              rules: Rules = ESPEAK_NG) -> str:
     """Return the form sent to the engine for one sentence of written (clean) text.
 
     Applies, in this order: the lexicon (whole-word, case-sensitive matches of the
     written form, longest entries first, in a single pass, so a replacement is
     never substituted again; spoken forms, including espeak-ng inline phonemes
     such as ``[[t'i:]]``, pass through untouched); then the normalization of what
-    espeak-ng 1.51 misreads (English only, apart from URLs); then removal of
+    espeak-ng 1.51 misreads (English only, apart from URLs); then the engine's own
+    `rules` (every language); then removal of
     anything that must not reach the engine (controls, NUL, zero-width and format
     characters, emoji). ``[[``/``]]`` in the written text are defused before the
     lexicon runs, so a text cannot switch espeak-ng into phoneme mode. Never
     raises; returns ``''`` only if nothing speakable remains.
     """
-    return speak(text, lexicon, language)[0]
+    return speak(text, lexicon, language, rules=rules)[0]

@@ -23,7 +23,8 @@ from pathlib import Path
 from typing import Protocol
 
 from ..errors import EngineError, UsageError
-from ..model import Voice, WordTime
+from ..model import Rules, Voice, WordTime
+from ..speech import ESPEAK_NG, RULES
 
 
 @dataclass(frozen=True)
@@ -74,6 +75,29 @@ def verifies_peaks(name: str) -> bool:
     """Whether the engine's speech can make an encoder overshoot the peak ceiling, so its
     encodes are decoded and measured (an engine says so with ``verify_peaks = True``)."""
     return bool(getattr(create(name), "verify_peaks", False))
+
+
+def speech_rules(name: str) -> Rules:
+    """The rules that make the spoken form engine `name` is sent.
+
+    An engine names its own with ``speech = Rules(name, extra)`` (audioguide.model.Rules;
+    `extra` from audioguide.speech.RULES, run after the shared rules in every language);
+    one that names none, or a name no engine has (reported where it is used), gets
+    espeak-ng's, the shared rules alone.
+    """
+    try:
+        engine = create(name)
+    except UsageError:
+        return ESPEAK_NG
+    rules = getattr(engine, "speech", ESPEAK_NG)
+    if not isinstance(rules, Rules):
+        raise EngineError(f"the engine {name!r} gives speech = {rules!r}; it must be "
+                          "audioguide.model.Rules(name, extra)")
+    unknown = [rule for rule in rules.extra if rule not in RULES]
+    if unknown:
+        raise EngineError(f"the engine {name!r} names speech rules that do not exist: "
+                          f"{', '.join(map(repr, unknown))}; known: {', '.join(sorted(RULES))}")
+    return rules
 
 
 EngineFactory = Callable[[], Engine]

@@ -45,6 +45,7 @@ from ..errors import EngineError, MissingToolError, UsageError
 from ..loudness import StreamingMeter
 from ..model import Voice
 from ..phonemes import UnknownSymbol, convert
+from ..speech import PIPER
 from . import VoiceInfo, register
 
 INSTALL_HINT = "install it with: pip install 'audioguide[piper]'"
@@ -201,6 +202,9 @@ class PiperEngine:
     # Its sharp onsets can make a lossy encoder overshoot the master's peak ceiling by
     # 3 dB: its encodes are decoded and measured (encode.py).
     verify_peaks = True
+    # Its phonemizer drops the pause of brackets and ellipses and ends a sentence at
+    # every full stop (speech.PIPER).
+    speech = PIPER
 
     def __init__(self) -> None:
         self._loaded: tuple[Path, Any] | None = None

@@ -1,0 +1,203 @@
+"""Each engine owns its spoken form: the shared normalization, then the engine's own
+rules (speech.Rules), made when the script is read for the engine that narrates it."""
+
+from __future__ import annotations
+
+import textwrap
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner
+
+from audioguide import engines
+from audioguide.cli import main
+from audioguide.engines.fake import FakeEngine
+from audioguide.errors import EngineError
+from audioguide.model import Rules
+from audioguide.render import RenderOptions, read_for
+from audioguide.script import for_engine, parse_text
+from audioguide.speech import ESPEAK_NG, PIPER, speak, to_speech
+from test_plugins import keep_engines
+
+# Written text: (espeak-ng's form, Piper's form).
+CASES = {
+    "Wait… what?": ("Wait... what?", "Wait, what?"),
+    "It ends so…": ("It ends so...", "It ends so..."),
+    "A note (see above) here.": ("A note (see above) here.", "A note, see above, here."),
+    "A note (see above).": ("A note (see above).", "A note, see above."),
+    "He said [sic] no.": ("He said (sic) no.", "He said, sic, no."),
+    "Ask Sgt. Pepper now.": ("Ask Sgt. Pepper now.", "Ask Sgt Pepper now."),
+    "By J. R. Tolkien now.": ("By J. R. Tolkien now.", "By J R Tolkien now."),
+    # Dotted letters and decimal points are read whole by both: left as they are.
+    "At 5 a.m. we met in the U.S. again.": ("At 5 a.m. we met in the U.S. again.",
+                                            "At 5 a.m. we met in the U.S. again."),
+    "It costs 3.5 dollars.": ("It costs 3.5 dollars.", "It costs 3.5 dollars."),
+    # The shared rules run first, for both.
+    "In 1987 (or so), Dr. Hood left.": ("In nineteen eighty-seven (or so), Doctor Hood left.",
+                                        "In nineteen eighty-seven, or so, Doctor Hood left."),
+}
+
+SCRIPT = textwrap.dedent("""\
+    ---
+    title: "Rules"
+    author: "A"
+    source: "S"
+    language: en-US
+    narrator: "Synthetic voice"
+    description: "D"
+    engine: {engine}
+    orientation: true
+    lexicon:
+      Sgt.: "[[s'A:dZ@nt]]"
+    quotes:
+      voice: en-us+f3
+      name: "a second voice"
+    ---
+
+    ## One (the start)
+
+    Wait… what? Ask Sgt. Pepper (the drummer) now. "This is said in a second voice," she said.
+    """)
+
+
+@pytest.mark.parametrize("written", list(CASES))
+def test_each_engine_gets_its_own_form(written: str) -> None:
+    espeak, piper = CASES[written]
+    assert to_speech(written) == to_speech(written, rules=ESPEAK_NG) == espeak
+    assert to_speech(written, rules=PIPER) == piper
+
+
+def test_engine_rules_run_in_every_language_and_leave_the_lexicon_alone() -> None:
+    assert to_speech("Attendez… quoi (vraiment) ?", language="fr", rules=PIPER) \
+        == "Attendez, quoi, vraiment?"
+    assert to_speech("Attendez… quoi (vraiment) ?", language="fr") \
+        == "Attendez… quoi (vraiment)?"
+    lexicon = (("Shadeen", "[[S@d'i:n]]"), ("JRR", "J. R. R."))
+    assert to_speech("Ask Shadeen (or JRR) now.", lexicon, rules=PIPER) \
+        == "Ask [[S@d'i:n]], or J. R. R., now."
+
+
+def test_piper_changes_are_pauses_not_words() -> None:
+    """`check` lists what a listener hears otherwise; a comma for a bracket is not that."""
+    _, espeak = speak("A note (see above) here, Sgt. Pepper.")
+    _, piper = speak("A note (see above) here, Sgt. Pepper.", rules=PIPER)
+    assert espeak == piper == ()
+
+
+def test_engines_name_their_rules() -> None:
+    assert engines.speech_rules("pyttsx3") == ESPEAK_NG
+    assert engines.speech_rules("fake") == ESPEAK_NG
+    assert engines.speech_rules("piper") == PIPER
+    # An unknown engine is reported where it is used; the text is still made.
+    assert engines.speech_rules("no-such-engine") == ESPEAK_NG
+
+
+class _BadRules(FakeEngine):
+    speech = ("clause pauses",)
+
+
+class _UnknownRule(FakeEngine):
+    speech = Rules("mine", ("clause pauses", "shouting"))
+
+
+class _OwnRules(FakeEngine):
+    speech = Rules("mine", ("clause pauses",))
+
+
+def test_an_engine_with_malformed_rules_is_one_line(monkeypatch: pytest.MonkeyPatch) -> None:
+    keep_engines(monkeypatch)
+    engines.register("bad-rules", _BadRules)
+    engines.register("unknown-rule", _UnknownRule)
+    with pytest.raises(EngineError) as bad:
+        engines.speech_rules("bad-rules")
+    assert "'bad-rules'" in str(bad.value) and "Rules(name, extra)" in str(bad.value)
+    with pytest.raises(EngineError) as unknown:
+        engines.speech_rules("unknown-rule")
+    assert "'shouting'" in str(unknown.value) and "clause pauses" in str(unknown.value)
+    assert "\n" not in str(bad.value) + str(unknown.value)
+
+
+def test_a_plugin_engine_brings_its_own_rules(monkeypatch: pytest.MonkeyPatch) -> None:
+    keep_engines(monkeypatch)
+    engines.register("own-rules", _OwnRules)
+    script = for_engine(parse_text(SCRIPT.format(engine="fake").encode(), Path("r.md")),
+                        "own-rules")
+    said = [s.spoken for s in script.sentences()]
+    assert "Wait, what?" in said and "Ask [[s'A:dZ@nt]] Pepper, the drummer, now." in said
+
+
+def test_a_script_is_spoken_by_its_own_engines_rules() -> None:
+    piper = parse_text(SCRIPT.format(engine="piper").encode(), Path("rules.md"))
+    espeak = parse_text(SCRIPT.format(engine="pyttsx3").encode(), Path("rules.md"))
+    assert piper.speech == PIPER and espeak.speech == ESPEAK_NG
+    said = {s.text: s.spoken for s in piper.sentences()}
+    assert said["Wait… what?"] == "Wait, what?"
+    assert said["Ask Sgt. Pepper (the drummer) now."] \
+        == "Ask [[s'A:dZ@nt]] Pepper, the drummer, now."
+    # The orientation cue is the script's own, whatever the rules.
+    assert said["One (the start)"] == "Chapter 1 of 1. One, the start"
+    assert {s.text: s.spoken for s in espeak.sentences()}["One (the start)"] \
+        == "Chapter 1 of 1. One (the start)"
+
+
+def test_another_engine_makes_the_spoken_form_again() -> None:
+    espeak = parse_text(SCRIPT.format(engine="pyttsx3").encode(), Path("rules.md"))
+    piper = parse_text(SCRIPT.format(engine="piper").encode(), Path("rules.md"))
+    assert for_engine(espeak, "pyttsx3") is espeak
+    as_piper = for_engine(espeak, "piper")
+    assert as_piper.speech == PIPER and as_piper.quotes is None
+    # Read for Piper, the pyttsx3 script says what the Piper script says; the quotation
+    # is the narrator's, one run: the quote voice belongs to the script's engine.
+    quoted = "This is said in a second voice, she said."
+    assert [s.spoken for s in as_piper.sentences()] == [
+        quoted if s.runs else s.spoken for s in piper.sentences()]
+    assert all(not s.runs for s in as_piper.sentences())
+    back = for_engine(piper, "pyttsx3")
+    assert back.speech == ESPEAK_NG and back.quotes is None
+    assert [(s.text, s.spoken) for s in back.sentences()] == [
+        (s.text, quoted if s.runs else s.spoken) for s in espeak.sentences()]
+    # What `check` lists comes with the form: "…" read as "...", and the lexicon.
+    assert [c.why for s in back.sentences() for c in s.changes] == ["symbol", "lexicon"]
+
+
+def test_render_reads_the_script_for_its_engine(tmp_path: Path) -> None:
+    path = tmp_path / "rules.md"
+    path.write_text(SCRIPT.format(engine="pyttsx3"), encoding="utf-8")
+    script, voice = read_for(path, RenderOptions(output=tmp_path / "audio", engine="piper"))
+    assert voice.engine == "piper" and script.speech == PIPER
+    assert "Wait, what?" in [s.spoken for s in script.sentences()]
+    script, voice = read_for(path, RenderOptions(output=tmp_path / "audio"))
+    assert voice.engine == "pyttsx3" and "Wait... what?" in [s.spoken for s in script.sentences()]
+
+
+def test_check_shows_what_an_engine_is_sent(tmp_path: Path) -> None:
+    path = tmp_path / "rules.md"
+    path.write_text(SCRIPT.format(engine="pyttsx3"), encoding="utf-8")
+    runner = CliRunner()
+    own = runner.invoke(main, ["check", "--spoken", str(path)])
+    piper = runner.invoke(main, ["check", "--spoken", "--engine", "piper", str(path)])
+    assert own.exit_code == piper.exit_code == 0, own.output + piper.output
+    assert "Wait... what?" in own.output and "Wait, what?" in piper.output
+    wrong = runner.invoke(main, ["check", "--engine", "no-such-engine", str(path)])
+    assert wrong.exit_code == 2
+    assert wrong.output.count("\n") == 1 and "unknown engine 'no-such-engine'" in wrong.output
+
+
+@pytest.mark.piper
+def test_piper_phonemizes_its_form_as_one_sentence_with_its_pauses() -> None:
+    """Read back through Piper's own phonemizer: espeak-ng's form loses the pause of an
+    ellipsis and a bracket and ends a sentence at "Sgt."; Piper's keeps them."""
+    from piper.phonemize_espeak import EspeakPhonemizer
+
+    phonemizer = EspeakPhonemizer()
+
+    def sentences(text: str) -> list[str]:
+        return ["".join(s) for s in phonemizer.phonemize("en-us", text)]
+
+    assert len(sentences(to_speech("Ask Sgt. Pepper now."))) == 2
+    assert len(sentences(to_speech("Ask Sgt. Pepper now.", rules=PIPER))) == 1
+    assert len(sentences(to_speech("By J. R. Tolkien now.", rules=PIPER))) == 1
+    for written, pauses in (("Wait… what?", 1), ("A note (see above) here.", 2)):
+        espeak, piper = sentences(to_speech(written)), sentences(to_speech(written, rules=PIPER))
+        assert len(espeak) == len(piper) == 1 and "," not in espeak[0], espeak
+        assert piper[0].count(",") == pauses, piper
