@@ -184,6 +184,10 @@ def render(script_path: Path, options: RenderOptions, progress: Progress | None 
         _guard_foreign(target)
         previous = manifest_file.read_manifest(target) or {}
         kept = manifest_file.user_files(target, previous) if previous else []
+        # Only its gain is read again: a long book's manifest (every word's times) is not
+        # held through the render.
+        previous_gain_db = (previous.get("loudness") or {}).get("gain_db")
+        del previous
         with _staging(target.parent, script.slug) as staging:
             edition_dir, work = staging / "edition", staging / "work"
             edition_dir.mkdir()
@@ -193,7 +197,7 @@ def render(script_path: Path, options: RenderOptions, progress: Progress | None 
                                    progress)
             cpu.append(rates.cpu_seconds())
             mastered = master(script, clips, work, options.cache, options.jobs, progress,
-                              previous_gain_db=(previous.get("loudness") or {}).get("gain_db"),
+                              previous_gain_db=previous_gain_db,
                               verify_peaks=engines.verifies_peaks(voice.engine))
             cpu.append(rates.cpu_seconds())
             _release_freed_memory()

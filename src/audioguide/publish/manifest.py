@@ -116,7 +116,11 @@ def lexicon_digest(lexicon: tuple[tuple[str, str], ...]) -> str:
 
 def write_manifest(edition: Edition, content: dict[str, Any]) -> Path:
     path = edition.path(MANIFEST)
-    path.write_text(json.dumps(content, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
+    # Streamed to the file: json.dumps with an indent joins a list of every piece of the
+    # text (a long book's words make it millions) before it returns.
+    with path.open("w", encoding="utf-8") as out:
+        json.dump(content, out, indent=2, ensure_ascii=False)
+        out.write("\n")
     return path
 
 
