@@ -12,9 +12,9 @@ from click.testing import CliRunner
 from audioguide import engines
 from audioguide.cli import main
 from audioguide.engines.fake import FakeEngine
-from audioguide.errors import EngineError
-from audioguide.model import Rules
-from audioguide.render import RenderOptions, read_for
+from audioguide.errors import EngineError, ScriptError
+from audioguide.model import EngineSettings, Rules
+from audioguide.render import RenderOptions, read_for, voice_for
 from audioguide.script import for_engine, parse_text
 from audioguide.speech import ESPEAK_NG, PIPER, speak, to_speech
 from test_plugins import keep_engines
@@ -201,3 +201,56 @@ def test_piper_phonemizes_its_form_as_one_sentence_with_its_pauses() -> None:
         espeak, piper = sentences(to_speech(written)), sentences(to_speech(written, rules=PIPER))
         assert len(espeak) == len(piper) == 1 and "," not in espeak[0], espeak
         assert piper[0].count(",") == pauses, piper
+
+
+ENGINES = """\
+engines:
+  piper:
+    narrator: "Synthetic voice: Piper, Joe (US English)"
+    voice: en_US-joe-medium
+    rate: 150
+"""
+
+
+def _with(front: str, engine: str = "pyttsx3"):
+    text = SCRIPT.format(engine=engine).replace("orientation: true\n",
+                                                "orientation: true\n" + front)
+    return parse_text(text.encode(), Path("rules.md"))
+
+
+def test_another_engine_has_its_own_narrator_line_voice_and_rate(tmp_path: Path) -> None:
+    """The narrator line names the voice listeners hear: an edition narrated by another
+    engine (--engine) names that engine's voice, as the front matter's `engines:` gives it."""
+    script = _with(ENGINES)
+    assert script.settings_for("piper") == EngineSettings(
+        "Synthetic voice: Piper, Joe (US English)", "en_US-joe-medium", 150)
+    as_piper = for_engine(script, "piper")
+    assert as_piper.narrator == as_piper.disclosure == "Synthetic voice: Piper, Joe (US English)"
+    assert voice_for(script, RenderOptions(engine="piper")).voice == "en_US-joe-medium"
+    assert voice_for(script, RenderOptions(engine="piper")).rate == 150
+    assert voice_for(script, RenderOptions(engine="piper", voice="x", rate=200)).voice == "x"
+    own = voice_for(script, RenderOptions())
+    assert (own.engine, own.voice, own.rate) == ("pyttsx3", "en-us", None)
+    # Without settings for it, the line names the engine, never a voice it does not hear;
+    # the script's own voice name (an espeak-ng voice) is not passed to another engine.
+    bare = parse_text(SCRIPT.format(engine="pyttsx3").replace(
+        "narrator: \"Synthetic voice\"", "narrator: \"eSpeak NG\"\nvoice: en-us+m3").encode(),
+        Path("rules.md"))
+    assert for_engine(bare, "fake").disclosure == "Synthetic voice: fake"
+    assert voice_for(bare, RenderOptions(engine="fake")).voice == "en-us"
+    assert for_engine(bare, "pyttsx3").disclosure == "eSpeak NG; quotations: a second voice"
+
+
+@pytest.mark.parametrize(("front", "line", "message"), [
+    ("engines: piper\n", 10, "engines must be a mapping of engine name"),
+    ("engines:\n  piper: fast\n", 11, "engines.piper must be a mapping of settings"),
+    ("engines:\n  pyttsx3:\n    rate: 150\n", 11, "engines.pyttsx3 is the script's own engine"),
+    ("engines:\n  piper:\n    speed: 2\n", 12, "engines.piper has unknown key 'speed'"),
+    ("engines:\n  piper:\n    rate: fast\n", 12, "engines.piper.rate must be a whole number"),
+    ("engines:\n  piper:\n    narrator: 5\n", 12, "engines.piper.narrator must be text"),
+    ("engines:\n  piper:\n    volume: 3\n", 12, "engines.piper.volume must be a number"),
+])
+def test_engine_settings_errors_name_the_line(front: str, line: int, message: str) -> None:
+    with pytest.raises(ScriptError) as raised:
+        _with(front)
+    assert raised.value.line == line and message in str(raised.value), str(raised.value)

@@ -105,12 +105,16 @@ def edition(request: pytest.FixtureRequest,
 
 @pytest.mark.piper
 def test_piper_narrates_every_sentence(edition: PiperEdition) -> None:
-    """Every spoken sentence has a Piper clip, and the manifest names Piper and its voice."""
+    """Every spoken sentence has a Piper clip, and the manifest names Piper and its voice;
+    the edition discloses Piper's voice, also for the article, whose own engine is pyttsx3."""
     stats = edition.result.stats
     assert stats is not None and stats.synthesized > 0
     assert stats.clips == len([s for s in parse_script(edition.script).sentences() if s.spoken])
     assert "piper" in stats.engine and "en_US-joe-medium.onnx" in stats.engine
     assert manifest(edition.folder)["engine"] == stats.engine
+    assert manifest(edition.folder)["narrator"] == "Synthetic voice: Piper, Joe (US English)"
+    tags = ID3(edition.folder / f"{edition.folder.name}.mp3")
+    assert str(tags["TCOM"]) == "Synthetic voice: Piper, Joe (US English)"
 
 
 @pytest.mark.piper

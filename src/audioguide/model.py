@@ -148,6 +148,17 @@ class Voice:
 
 
 @dataclass(frozen=True)
+class EngineSettings:
+    """What the front matter's `engines:` gives for one engine other than the script's own:
+    how its voice is named to listeners, and its voice, rate and volume (None: not set)."""
+
+    narrator: str | None = None
+    voice: str | None = None
+    rate: int | None = None
+    volume: float | None = None
+
+
+@dataclass(frozen=True)
 class Script:
     """A parsed narration script."""
 
@@ -167,6 +178,8 @@ class Script:
     chapters: tuple[Chapter, ...]
     quotes: Quotes | None = None
     orientation: bool = False
+    # Settings for other engines than its own (`engines:`), by engine name.
+    engines: tuple[tuple[str, EngineSettings], ...] = ()
     # The speech rules its spoken forms were made with (its engine's, at parsing).
     speech: Rules = field(default_factory=lambda: Rules("espeak-ng"))
     # Where each lexicon entry is written (the script or its PLS file, and the line),
@@ -182,6 +195,10 @@ class Script:
         if self.quotes is None:
             return self.narrator
         return f"{self.narrator.rstrip('.')}; quotations: {self.quotes.name}"
+
+    def settings_for(self, engine: str) -> EngineSettings:
+        """The front matter's settings for `engine` (all unset when it gives none)."""
+        return dict(self.engines).get(engine, EngineSettings())
 
     def run_voice(self, role: str, narrator: Voice) -> Voice:
         """The engine settings for a run's voice, given the narrator's."""

@@ -113,11 +113,18 @@ def resolve_formats(requested: tuple[str, ...]) -> tuple[str, ...]:
 def voice_for(script: Script, options: RenderOptions) -> Voice:
     """The engine settings: the command line overrides the script's front matter."""
     base = script.voice
+    engine = options.engine or base.engine
+    # Another engine takes its settings from the front matter's `engines:`, its rate and
+    # volume from the script's own where that gives none (a voice name is the engine's).
+    other = script.settings_for(engine)
+    own_voice = base.voice if engine == base.engine else None
+    volume = next((v for v in (options.volume, other.volume, base.volume) if v is not None),
+                  None)
     return Voice(
-        engine=options.engine or base.engine,
-        voice=options.voice or base.voice or script.language.lower(),
-        rate=options.rate or base.rate,
-        volume=options.volume if options.volume is not None else base.volume,
+        engine=engine,
+        voice=options.voice or other.voice or own_voice or script.language.lower(),
+        rate=options.rate or other.rate or base.rate,
+        volume=volume,
     )
 
 

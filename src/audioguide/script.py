@@ -24,6 +24,7 @@ from .model import (
     BlockKind,
     Change,
     Chapter,
+    EngineSettings,
     Pauses,
     Quotes,
     Rules,
@@ -41,9 +42,10 @@ from .speech import check_lexicon, clean_text, speak, split_sentences
 KNOWN_KEYS = {
     "title", "author", "byline", "source", "language", "narrator", "description",
     "slug", "content_note", "engine", "voice", "rate", "volume", "pauses", "lexicon",
-    "lexicon_file", "quotes", "orientation",
+    "lexicon_file", "quotes", "orientation", "engines",
 }
 QUOTES_KEYS = {"voice", "name", "rate", "min_words"}
+ENGINE_KEYS = {"narrator", "voice", "rate", "volume"}
 # What a chapter's spoken heading says first when the script asks for orientation.
 ORIENTATION = {"en": "Chapter {number} of {count}.", "fr": "Chapitre {number} sur {count}.",
                "es": "Capítulo {number} de {count}.", "de": "Kapitel {number} von {count}."}
@@ -114,6 +116,7 @@ def parse_text(raw: bytes, path: Path) -> Script:
         lexicon=meta.lexicon,
         pauses=meta.pauses,
         voice=meta.voice,
+        engines=meta.engines,
         chapters=chapters,
         quotes=meta.quotes,
         orientation=meta.orientation,
@@ -123,16 +126,22 @@ def parse_text(raw: bytes, path: Path) -> Script:
 
 
 def for_engine(script: Script, engine: str) -> Script:
-    """The script as `engine` reads it. The quote voice belongs to the script's own
-    engine, so with another one (--engine) the narrator reads the quotations too; and
-    every spoken form is made again by that engine's speech rules when they differ."""
+    """The script as `engine` reads it.
+
+    With another engine than its own (--engine): the narrator is named as the front
+    matter's `engines:` names that engine's voice (or as "Synthetic voice: <engine>", so
+    that listeners are never told of a voice they do not hear); the quote voice belongs
+    to the script's own engine, so the narrator reads the quotations too; and every
+    spoken form is made again by that engine's speech rules when they differ.
+    """
     from .engines import speech_rules
 
     if engine == script.voice.engine:
         return script
+    narrator = script.settings_for(engine).narrator or f"Synthetic voice: {engine}"
     rules = speech_rules(engine)
     if rules == script.speech and script.quotes is None:
-        return script
+        return replace(script, narrator=narrator)
 
     def reread(sentence: Sentence) -> Sentence:
         if rules == script.speech:
@@ -141,7 +150,7 @@ def for_engine(script: Script, engine: str) -> Script:
 
     chapters = tuple(replace(c, sentences=tuple(reread(s) for s in c.sentences))
                      for c in script.chapters)
-    return replace(script, chapters=chapters, speech=rules, quotes=None)
+    return replace(script, chapters=chapters, speech=rules, quotes=None, narrator=narrator)
 
 
 def spoken_by(sentence: Sentence, lexicon: Sequence[tuple[str, str]], language: str,
@@ -237,6 +246,7 @@ class _FrontMatter:
         self.slug = self._slug(data)
         self.content_note = self._text(data, "content_note")
         self.voice = self._voice(data)
+        self.engines = self._engines(data)
         self.quotes = self._quotes(data)
         self.orientation = self._orientation(data)
         self.pauses = self._pauses(data)
@@ -299,7 +309,7 @@ class _FrontMatter:
             seen.add(key)
             self._lines[key] = key_node.start_mark.line + 2
             self._entry_lines.setdefault(prefix, []).append(key_node.start_mark.line + 2)
-            if isinstance(value_node, yaml.MappingNode) and not prefix:
+            if isinstance(value_node, yaml.MappingNode) and prefix in ("", "engines."):
                 self._record_lines(value_node, key + ".")
 
     def _check_keys(self, data: dict[str, Any]) -> None:
@@ -315,20 +325,21 @@ class _FrontMatter:
         return value
 
     def _text(self, data: dict[str, Any], key: str, *, required: bool = False,
-              label: str | None = None) -> str | None:
+              label: str | None = None, prefix: str = "") -> str | None:
         if key not in data or data[key] is None:
             if required:
                 raise ScriptError(f"front matter needs {label or key}", path=self.path, line=1)
             return None
         value = data[key]
+        name = prefix + key
         if not isinstance(value, str):
-            raise self._error(key, f"{key} must be text; put it in quotes")
+            raise self._error(name, f"{name} must be text; put it in quotes")
         value = clean_text(value)
         if PLACEHOLDER in value:
-            raise self._error(key, f"{key} is still a placeholder; replace {value!r} with "
+            raise self._error(name, f"{name} is still a placeholder; replace {value!r} with "
                               "the text")
         if not value and required:
-            raise self._error(key, f"{key} is empty")
+            raise self._error(name, f"{name} is empty")
         return value
 
     def _source(self, data: dict[str, Any]) -> Source:
@@ -367,18 +378,46 @@ class _FrontMatter:
                               f"such as {slugify(value)!r}")
         return value
 
-    def _voice(self, data: dict[str, Any]) -> Voice:
-        voice = self._text(data, "voice")
+    def _voice(self, data: dict[str, Any], prefix: str = "") -> Voice:
+        voice = self._text(data, "voice", prefix=prefix)
         rate = data.get("rate")
         if rate is not None and (isinstance(rate, bool) or not isinstance(rate, int)
                                  or not 80 <= rate <= 450):
-            raise self._error("rate", "rate must be a whole number of words per minute, 80 to 450")
+            raise self._error(prefix + "rate", f"{prefix}rate must be a whole number of words "
+                              "per minute, 80 to 450")
         volume = data.get("volume")
         if volume is not None and (isinstance(volume, bool) or not isinstance(volume, (int, float))
                                    or not 0 < volume <= 1):
-            raise self._error("volume", "volume must be a number above 0 and at most 1")
-        return Voice(engine=self._text(data, "engine") or Voice.engine, voice=voice, rate=rate,
+            raise self._error(prefix + "volume", f"{prefix}volume must be a number above 0 "
+                              "and at most 1")
+        engine = None if prefix else self._text(data, "engine")
+        return Voice(engine=engine or Voice.engine, voice=voice, rate=rate,
                      volume=float(volume) if volume is not None else None)
+
+    def _engines(self, data: dict[str, Any]) -> tuple[tuple[str, EngineSettings], ...]:
+        value = data.get("engines")
+        if value is None:
+            return ()
+        if not isinstance(value, dict):
+            raise self._error("engines", "engines must be a mapping of engine name to its "
+                              "settings, such as  piper: {narrator: \"Synthetic voice: Piper\"}")
+        found = []
+        for name, settings in value.items():
+            key = f"engines.{name}"
+            if not isinstance(name, str) or not isinstance(settings, dict):
+                raise self._error(key, f"{key} must be a mapping of settings: "
+                                  + ", ".join(sorted(ENGINE_KEYS)))
+            if name == self.voice.engine:
+                raise self._error(key, f"{key} is the script's own engine; give its settings "
+                                  "(narrator, voice, rate, volume) at the top of the front matter")
+            for setting in settings:
+                if setting not in ENGINE_KEYS:
+                    raise self._error(f"{key}.{setting}", f"{key} has unknown key {setting!r}; "
+                                      "it takes " + ", ".join(sorted(ENGINE_KEYS)))
+            voice = self._voice(settings, prefix=key + ".")
+            narrator = self._text(settings, "narrator", prefix=key + ".")
+            found.append((name, EngineSettings(narrator, voice.voice, voice.rate, voice.volume)))
+        return tuple(found)
 
     def _quotes(self, data: dict[str, Any]) -> Quotes | None:
         value = data.get("quotes")
