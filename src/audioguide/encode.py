@@ -16,7 +16,6 @@ import shutil
 import tempfile
 import threading
 from collections.abc import Sequence
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -174,18 +173,14 @@ def encode(segment: Segment, gain_db: float, work: Path, store: EncodeCache, key
     `verify_peaks`, each is decoded and kept under ACX's peak limit."""
     staging = Path(tempfile.mkdtemp(prefix=".encode-", dir=work))
     wav, mp3, aac = staging / "segment.wav", staging / "segment.mp3", staging / "segment.aac"
-    source: list[str | Path] = ["-i", wav.absolute(), "-map_metadata", "-1"]
-    commands: list[tuple[list[str | Path], Path, str]] = [
-        ([*source, *MP3_ARGS, "-write_xing", "0", "-id3v2_version", "0", *QUIET, "-f", "mp3",
-          mp3.absolute()], mp3, "MP3"),
-        ([*source, *AAC_ARGS, *QUIET, "-f", "adts", aac.absolute()], aac, "AAC"),
+    # One ffmpeg writes both: its start-up costs as much as a segment's MP3 encode, and
+    # the files are byte for byte those of two separate runs.
+    command: list[str | Path] = [
+        "-i", wav.absolute(),
+        "-map_metadata", "-1", *MP3_ARGS, "-write_xing", "0", "-id3v2_version", "0", *QUIET,
+        "-f", "mp3", mp3.absolute(),
+        "-map_metadata", "-1", *AAC_ARGS, *QUIET, "-f", "adts", aac.absolute(),
     ]
-
-    def run(args: list[str | Path], out: Path, name: str) -> float:
-        with slots:
-            ffmpeg(args, [out], f"{what} to {name}")
-            return decoded_peak_dbfs(out) if verify_peaks else ACX_PEAK_DBFS - 60
-
     try:
         assembled = assembly.assemble(segment.pieces, SPARE_PCM_FRAMES)
         ceiling = assembly.PEAK_CEILING_DBFS
@@ -196,10 +191,12 @@ def encode(segment: Segment, gain_db: float, work: Path, store: EncodeCache, key
             with wav.open("wb") as handle:
                 audio.export(handle, format="wav")
             del audio
-            with ThreadPoolExecutor(max_workers=2) as pool:
-                peaks = [future.result() for future in
-                         [pool.submit(run, args, out, name) for args, out, name in commands]]
-            overshoot = max(peaks) - (ACX_PEAK_DBFS - PEAK_MARGIN_DB)
+            with slots:
+                ffmpeg(command, [mp3, aac], f"{what} to MP3 and AAC")
+                if not verify_peaks:
+                    break
+                peak = max(decoded_peak_dbfs(mp3), decoded_peak_dbfs(aac))
+            overshoot = peak - (ACX_PEAK_DBFS - PEAK_MARGIN_DB)
             if overshoot <= 0:
                 break
             ceiling = min(ceiling, mastered_peak) - overshoot - PEAK_MARGIN_DB
