@@ -254,3 +254,79 @@ def test_engine_settings_errors_name_the_line(front: str, line: int, message: st
     with pytest.raises(ScriptError) as raised:
         _with(front)
     assert raised.value.line == line and message in str(raised.value), str(raised.value)
+
+
+MARKED = """\
+---
+title: "Marked"
+author: "A"
+source: "S"
+language: en-US
+narrator: "Synthetic voice: eSpeak NG"
+description: "D"
+engines:
+  piper:
+    narrator: "Synthetic voice: Piper"
+---
+
+## About
+
+This edition is read by a synthetic voice.
+
+<!-- engine: pyttsx3 -->
+It is eSpeak NG, in two voices.
+
+<!-- pause 2s -->
+
+<!-- engine: piper, other -->
+It is Piper, in one voice.
+
+## End
+
+The end.
+
+<!-- engine: piper -->
+Piper's last words.
+"""
+
+
+def test_a_paragraph_can_be_for_one_engine_only() -> None:
+    """`<!-- engine: NAME -->` keeps the next paragraph for that engine's editions: an
+    edition says what made it, in its text as in its metadata."""
+    own = parse_text(MARKED.encode(), Path("marked.md"))
+    piper = for_engine(own, "piper")
+    assert [s.text for s in own.sentences()] == [
+        "About", "This edition is read by a synthetic voice.", "It is eSpeak NG, in two voices.",
+        "End", "The end."]
+    assert [s.text for s in piper.sentences()] == [
+        "About", "This edition is read by a synthetic voice.", "It is Piper, in one voice.",
+        "End", "The end.", "Piper's last words."]
+    # A pause directive after a left-out paragraph goes with it; the chapter's own pauses
+    # fall on what is kept.
+    pauses = own.pauses
+    assert [s.pause_after_ms for s in own.sentences()] == [
+        pauses.paragraph_ms, pauses.paragraph_ms, 2000, pauses.paragraph_ms, 0]
+    assert [s.pause_after_ms for s in piper.sentences()] == [
+        pauses.paragraph_ms, pauses.paragraph_ms, pauses.chapter_ms, pauses.paragraph_ms,
+        pauses.paragraph_ms, 0]
+    assert piper.narrator == "Synthetic voice: Piper" and own.narrator.endswith("eSpeak NG")
+    assert [s.id for s in piper.sentences()][-1] == "c02s002"
+    assert for_engine(own, "other").sentences()[2].text == "It is Piper, in one voice."
+
+
+@pytest.mark.parametrize(("body", "line", "message"), [
+    ("<!-- engine: -->\nText.\n", 15, "malformed engine directive"),
+    ("<!-- engine: piper -->\n\n<!-- engine: fake -->\n\nText.\n", 17,
+     "two engine directives in a row"),
+    ("<!-- engine: piper -->\n\n<!-- pause 1s -->\n\nText.\n", 15,
+     "must stand right before the paragraph"),
+    ("Text.\n\n<!-- engine: piper -->\n\n## Two\n\nMore.\n", 17,
+     "must stand right before the paragraph it marks, in the same chapter"),
+    ("<!-- engine: piper -->\nOnly Piper's.\n", 13,
+     "chapter 'One' has no text for the pyttsx3 edition"),
+])
+def test_engine_directive_errors_name_the_line(body: str, line: int, message: str) -> None:
+    text = MARKED.split("## About")[0] + "## One\n\n" + body
+    with pytest.raises(ScriptError) as raised:
+        parse_text(text.encode(), Path("marked.md"))
+    assert raised.value.line == line and message in str(raised.value), str(raised.value)

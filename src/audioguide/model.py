@@ -111,11 +111,6 @@ class Sentence:
     # Set when part or all of it is spoken in another voice than the narrator's; in
     # order, their spoken forms make up `spoken`.
     runs: tuple[Run, ...] = ()
-    # What the spoken form is made of besides `text`, so that an engine with other
-    # speech rules can make it again: the parts markup says to speak otherwise, and
-    # what a heading says before its title ("Chapter 2 of 5.").
-    spans: tuple[Span, ...] = field(default=(), compare=False)
-    cue: str = ""
 
     def voiced_runs(self) -> tuple[Run, ...]:
         """Its runs, or the whole sentence as the narrator's one run."""
@@ -185,6 +180,8 @@ class Script:
     # Where each lexicon entry is written (the script or its PLS file, and the line),
     # in the order of `lexicon`.
     lexicon_origins: tuple[tuple[Path, int], ...] = field(default=(), compare=False)
+    # The bytes it was parsed from, to read it again for another engine (for_engine).
+    raw: bytes = field(default=b"", compare=False, repr=False)
 
     def sentences(self) -> tuple[Sentence, ...]:
         return tuple(s for c in self.chapters for s in c.sentences)

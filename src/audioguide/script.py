@@ -59,6 +59,8 @@ _LANGUAGE = re.compile(r"^[A-Za-z]{2,3}(-[A-Za-z0-9]{1,8})*$")
 _DURATION = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*(ms|s)\s*$")
 _COMMENT = re.compile(r"^\s*<!--(.*?)-->\s*$", re.S)
 _PAUSE = re.compile(r"^\s*pause\b(.*)$", re.S | re.I)
+_ENGINE = re.compile(r"^\s*engine\s*:(.*)$", re.S | re.I)
+_ENGINE_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]*$")
 # How deep lists and block quotes may nest (a list level counts two): markdown-it's
 # commonmark preset stops at 20 and skips whatever lies deeper without a word.
 MAX_NESTING = 100
@@ -68,8 +70,9 @@ _MARKERS_ONLY = re.compile(r"^(?:\s|>|[-*+_=#`~]|\d{1,9}[.)](?=\s|$))*$")
 _LEAVES = {"inline", "html_block", "fence", "code_block", "hr", "definition"}
 
 
-def parse_script(path: Path) -> Script:
-    """Read and parse the script at `path`, or raise ScriptError."""
+def parse_script(path: Path, engine: str | None = None) -> Script:
+    """Read and parse the script at `path` as `engine` (default: its own) reads it, or raise
+    ScriptError."""
     if not path.exists():
         raise ScriptError("no such script; check the path", path=path)
     if path.is_dir():
@@ -78,20 +81,30 @@ def parse_script(path: Path) -> Script:
         raw = path.read_bytes()
     except OSError as exc:
         raise ScriptError(f"cannot read the script ({exc.strerror})", path=path) from None
-    return parse_text(raw, path)
+    return parse_text(raw, path, engine)
 
 
-def parse_text(raw: bytes, path: Path) -> Script:
-    """Parse the bytes of a script; `path` names it in errors and gives the default slug."""
+def parse_text(raw: bytes, path: Path, engine: str | None = None) -> Script:
+    """Parse the bytes of a script; `path` names it in errors and gives the default slug.
+
+    The script is read as `engine` (default: the script's own) will narrate it: its
+    spoken forms are made by that engine's speech rules, and the paragraphs marked for
+    other engines (``<!-- engine: NAME -->``) are left out. With another engine than its
+    own, the quote voice (the script's engine's) is not used, and the narrator line is
+    the one the front matter's `engines:` gives that engine, or names the engine.
+    """
+    from .engines import speech_rules
+
     text = _decode(raw, path)
     front, body, body_line = _split_front_matter(text, path)
     meta = _FrontMatter(front, path)
-    # The spoken forms are made by the rules of the script's own engine; for_engine
-    # makes them again for another.
-    from .engines import speech_rules
-
-    rules = speech_rules(meta.voice.engine)
-    chapters = _Body(body, body_line, meta, path, rules).chapters()
+    engine = engine or meta.voice.engine
+    own = engine == meta.voice.engine
+    rules = speech_rules(engine)
+    quotes = meta.quotes if own else None
+    narrator = meta.narrator if own else (dict(meta.engines).get(engine, EngineSettings()).narrator
+                                          or f"Synthetic voice: {engine}")
+    chapters = _Body(body, body_line, meta, path, rules, engine, quotes).chapters()
     content_note = ""
     if meta.content_note is not None:
         # Titles are unique ignoring case, so a match ignoring case is unambiguous.
@@ -110,7 +123,7 @@ def parse_text(raw: bytes, path: Path) -> Script:
         author=meta.author,
         source=meta.source,
         language=meta.language,
-        narrator=meta.narrator,
+        narrator=narrator,
         description=meta.description,
         content_note=content_note,
         lexicon=meta.lexicon,
@@ -118,48 +131,20 @@ def parse_text(raw: bytes, path: Path) -> Script:
         voice=meta.voice,
         engines=meta.engines,
         chapters=chapters,
-        quotes=meta.quotes,
+        quotes=quotes,
         orientation=meta.orientation,
         speech=rules,
         lexicon_origins=meta.lexicon_origins,
+        raw=raw,
     )
 
 
 def for_engine(script: Script, engine: str) -> Script:
-    """The script as `engine` reads it.
-
-    With another engine than its own (--engine): the narrator is named as the front
-    matter's `engines:` names that engine's voice (or as "Synthetic voice: <engine>", so
-    that listeners are never told of a voice they do not hear); the quote voice belongs
-    to the script's own engine, so the narrator reads the quotations too; and every
-    spoken form is made again by that engine's speech rules when they differ.
-    """
-    from .engines import speech_rules
-
+    """The script as `engine` reads it (see parse_text): itself for its own engine, read
+    again from the same bytes for another."""
     if engine == script.voice.engine:
         return script
-    narrator = script.settings_for(engine).narrator or f"Synthetic voice: {engine}"
-    rules = speech_rules(engine)
-    if rules == script.speech and script.quotes is None:
-        return replace(script, narrator=narrator)
-
-    def reread(sentence: Sentence) -> Sentence:
-        if rules == script.speech:
-            return replace(sentence, runs=())
-        return spoken_by(sentence, script.lexicon, script.language, rules)
-
-    chapters = tuple(replace(c, sentences=tuple(reread(s) for s in c.sentences))
-                     for c in script.chapters)
-    return replace(script, chapters=chapters, speech=rules, quotes=None, narrator=narrator)
-
-
-def spoken_by(sentence: Sentence, lexicon: Sequence[tuple[str, str]], language: str,
-              rules: Rules) -> Sentence:
-    """`sentence` read by the narrator alone, its spoken form and changes made by `rules`."""
-    spoken, changes = speak(sentence.text, lexicon, language, sentence.spans, rules)
-    if sentence.cue and spoken:
-        spoken = f"{sentence.cue} {spoken}"
-    return replace(sentence, spoken=spoken, changes=changes, runs=())
+    return parse_text(script.raw, script.path, engine)
 
 
 def _within(spans: Sequence[Span], start: int, end: int) -> list[Span]:
@@ -551,6 +536,14 @@ class _Pause:
     line: int
 
 
+@dataclass
+class _Only:
+    """`<!-- engine: NAME, ... -->`: the next paragraph is only for these engines' editions."""
+
+    engines: frozenset[str]
+    line: int
+
+
 @dataclass(frozen=True)
 class _Mark:
     """Part of a block that markup says to speak otherwise, and where its raw text starts."""
@@ -574,13 +567,16 @@ class _Body:
     """Walks markdown-it tokens into chapters of sentences."""
 
     def __init__(self, body: str, first_line: int, meta: _FrontMatter, path: Path,
-                 rules: Rules):
+                 rules: Rules, engine: str, quotes: Quotes | None):
         parser = MarkdownIt("commonmark", {"maxNesting": MAX_NESTING,
                                            "inline_definitions": True})
         self.tokens = parser.parse(body)
         self.first_line = first_line
         self.meta = meta
         self.rules = rules
+        self.engine = engine
+        self.quotes = quotes
+        self.left_out = False  # whether the chapter being read left out another engine's text
         self.path = path
         self._check_coverage(body)
 
@@ -607,7 +603,7 @@ class _Body:
         return ScriptError(message, path=self.path, line=self._line(token))
 
     def chapters(self) -> tuple[Chapter, ...]:
-        raw: list[tuple[str, int, list[_Block | _Pause]]] = []
+        raw: list[tuple[str, int, list[_Block | _Pause | _Only]]] = []
         for item in self._items():
             if isinstance(item, _Block) and item.kind == "heading":
                 title = item.text
@@ -632,15 +628,47 @@ class _Body:
         for number, ((_, _, items), slug) in numbered:
             heading, *rest = items
             assert isinstance(heading, _Block)
-            chapters.append(self._chapter(number, heading, slug, rest, len(raw)))
+            chapters.append(self._chapter(number, heading, slug, self._for_engine(rest),
+                                          len(raw)))
         return tuple(chapters)
+
+    def _for_engine(self, items: list[_Block | _Pause | _Only]) -> list[_Block | _Pause]:
+        """A chapter's items without the paragraphs marked for other engines (and the pause
+        directives that follow them)."""
+        kept: list[_Block | _Pause] = []
+        only: _Only | None = None
+        skipping = False
+        self.left_out = False
+        for item in items:
+            if isinstance(item, _Only):
+                if only is not None:
+                    raise ScriptError("two engine directives in a row; give the names in one, "
+                                      "such as <!-- engine: piper, pyttsx3 -->",
+                                      path=self.path, line=item.line)
+                only = item
+            elif isinstance(item, _Pause):
+                if only is not None:
+                    raise ScriptError("an engine directive must stand right before the "
+                                      "paragraph it marks", path=self.path, line=only.line)
+                if not skipping:
+                    kept.append(item)
+            else:
+                skipping = only is not None and self.engine not in only.engines
+                self.left_out |= skipping
+                only = None
+                if not skipping:
+                    kept.append(item)
+        if only is not None:
+            raise ScriptError("an engine directive must stand right before the paragraph it "
+                              "marks, in the same chapter", path=self.path, line=only.line)
+        return kept
 
     def _chapter(self, number: int, heading: _Block, slug: str,
                  items: list[_Block | _Pause], count: int) -> Chapter:
         pauses = self.meta.pauses
         lexicon = self.meta.lexicon
         language = self.meta.language
-        quotes = self.meta.quotes
+        quotes = self.quotes
         rules = self.rules
         sentences: list[Sentence] = []
         title, line = heading.text, heading.line
@@ -663,17 +691,15 @@ class _Body:
                 if voiced:
                     spoken = " ".join(r.spoken for r in voiced)
                     changes = tuple(found)
-            cue = ""
-            if kind == "heading" and self.meta.orientation:
-                cue = ORIENTATION[language.split("-")[0].lower()].format(number=number,
-                                                                          count=count)
-                spoken = f"{cue} {spoken}" if spoken else ""
+            if kind == "heading" and spoken and self.meta.orientation:
+                where = ORIENTATION[language.split("-")[0].lower()]
+                spoken = f"{where.format(number=number, count=count)} {spoken}"
             # Text with nothing to speak (emoji, punctuation) is kept for readers: the
             # captions, transcript and books show it; only a heading must be spoken.
             if spoken or (kind != "heading" and text):
                 sentence_id = f"c{number:02d}s{len(sentences):03d}"
                 sentences.append(Sentence(sentence_id, text, spoken, sentence_line, block, kind,
-                                          pause, changes, voiced, tuple(spans), cue))
+                                          pause, changes, voiced))
 
         add(title, _spans(title, heading.marks, heading.raw)[0], line, 0, "heading",
             pauses.paragraph_ms)
@@ -695,14 +721,16 @@ class _Body:
                 pause = pauses.paragraph_ms if i == len(parts) - 1 else pauses.sentence_ms
                 add(part, spans[i], item.line, block_number, item.kind, pause, ranges, starts[i])
         if len(sentences) == 1:  # written-only text counts: the chapter speaks its heading
-            raise ScriptError(f"chapter {title!r} has no text; add some or remove the heading",
-                              path=self.path, line=line)
+            which = f" for the {self.engine} edition" if self.left_out else ""
+            raise ScriptError(f"chapter {title!r} has no text{which}; add some or remove the "
+                              "heading", path=self.path, line=line)
         if not isinstance(items[-1], _Pause):
             sentences[-1] = replace(sentences[-1], pause_after_ms=0 if last else pauses.chapter_ms)
         return Chapter(number, title, slug, line, tuple(sentences))
 
-    def _items(self) -> Iterator[_Block | _Pause]:
-        """Headings and text blocks as _Block; pause directives as their length in ms."""
+    def _items(self) -> Iterator[_Block | _Pause | _Only]:
+        """Headings and text blocks as _Block; pause directives as their length in ms;
+        engine directives as the engines they name."""
         tokens = self.tokens
         kinds: list[BlockKind] = []
         i = 0
@@ -747,11 +775,19 @@ class _Body:
                                   "paragraph, or remove it")
             i += 1
 
-    def _directive(self, token: Token) -> _Pause | None:
+    def _directive(self, token: Token) -> _Pause | _Only | None:
         match = _COMMENT.match(token.content)
         if not match:
             raise self._error(token, "raw HTML is not spoken; use Markdown, or "
                               "<!-- pause 2s --> for a pause")
+        engine = _ENGINE.match(match.group(1))
+        if engine:
+            names = [name.strip() for name in engine.group(1).split(",")]
+            if not all(_ENGINE_NAME.match(name) for name in names):
+                raise self._error(token, f"malformed engine directive "
+                                  f"{token.content.strip()!r}; write <!-- engine: piper --> or "
+                                  "<!-- engine: piper, pyttsx3 -->")
+            return _Only(frozenset(names), self._line(token))
         pause = _PAUSE.match(match.group(1))
         if not pause:
             return None  # an author's comment: not spoken
