@@ -102,8 +102,6 @@ def parse_text(raw: bytes, path: Path, engine: str | None = None) -> Script:
     own = engine == meta.voice.engine
     rules = speech_rules(engine)
     quotes = meta.quotes if own else None
-    narrator = meta.narrator if own else (dict(meta.engines).get(engine, EngineSettings()).narrator
-                                          or f"Synthetic voice: {engine}")
     chapters = _Body(body, body_line, meta, path, rules, engine, quotes).chapters()
     content_note = ""
     if meta.content_note is not None:
@@ -115,7 +113,7 @@ def parse_text(raw: bytes, path: Path, engine: str | None = None) -> Script:
                 path=path, line=meta.line("content_note"),
             )
         content_note = " ".join(s.text for s in match[0].sentences[1:])
-    return Script(
+    script = Script(
         path=path,
         digest=_digest(raw, meta),
         slug=meta.slug or slugify(path.stem),
@@ -123,7 +121,7 @@ def parse_text(raw: bytes, path: Path, engine: str | None = None) -> Script:
         author=meta.author,
         source=meta.source,
         language=meta.language,
-        narrator=narrator,
+        narrator=meta.narrator,
         description=meta.description,
         content_note=content_note,
         lexicon=meta.lexicon,
@@ -137,6 +135,10 @@ def parse_text(raw: bytes, path: Path, engine: str | None = None) -> Script:
         lexicon_origins=meta.lexicon_origins,
         raw=raw,
     )
+    if own:
+        return script
+    return replace(script, narrator=script.settings_for(engine).narrator
+                   or f"Synthetic voice: {engine}")
 
 
 def for_engine(script: Script, engine: str) -> Script:
