@@ -32,7 +32,7 @@ from audioguide.framing import (
 from audioguide.mpegaudio import crc16, frames, info_frame
 from audioguide.script import parse_script
 from audioguide.timeline import CLIP_MARGIN_MS
-from conftest import ARTICLE_SCRIPT, manifest, render_fake
+from conftest import ARTICLE_SCRIPT, ROOT, manifest, render_fake
 from readback import (
     decode,
     decoded_ms,
@@ -177,6 +177,15 @@ def test_the_articles_silences_are_the_scripts(article_edition: Path) -> None:
     check_pauses(article_edition, ARTICLE_SCRIPT)
 
 
+def test_the_committed_editions_silences_levels_and_lengths() -> None:
+    """The edition in audio/, narrated by espeak-ng with its quote voice: every silence
+    within 40 ms of the script, every file within ACX's figures, every length exact."""
+    edition = ROOT / "audio" / ARTICLE_SCRIPT.stem
+    check_pauses(edition, ARTICLE_SCRIPT)
+    check_masters(edition)
+    check_lengths(edition)
+
+
 @pytest.mark.parametrize("which", ["article_edition", "small_edition", "pauses_edition"])
 def test_every_file_passes_acx_checks(which: str, request: pytest.FixtureRequest) -> None:
     """Book MP3, M4B and every chapter MP3: -19 LUFS, true peak <= -1 dBTP, sample peak
@@ -271,6 +280,27 @@ def test_clips_are_trimmed_to_a_fixed_margin(tmp_path: Path) -> None:
         sound = np.nonzero(np.abs(trimmed) > 32)[0]
         assert abs(sound[0] * 1000 / rate - CLIP_MARGIN_MS) <= 1.5
         assert abs((len(trimmed) - sound[-1]) * 1000 / rate - CLIP_MARGIN_MS) <= 1.5
+
+
+def test_a_fading_tail_far_under_the_speech_is_trimmed(tmp_path: Path) -> None:
+    """A soft ending 35 dB under the clip's speech (louder than the absolute threshold)
+    is cut with the engine's silence; one 20 dB under it is speech, and kept."""
+    rate = 22050
+    loud = np.sin(np.arange(rate // 2) * 2 * np.pi * 220 / rate) * 12000
+    fade = np.sin(np.arange(rate // 10) * 2 * np.pi * 220 / rate)
+    for under_db, kept_ms in ((35, 0), (20, 100)):
+        samples = np.concatenate([loud, fade * 12000 * 10 ** (-under_db / 20),
+                                  np.zeros(rate * 300 // 1000)]).astype("<i2")
+        path = tmp_path / f"fade-{under_db}.wav"
+        with wave.open(str(path), "wb") as handle:
+            handle.setnchannels(1)
+            handle.setsampwidth(2)
+            handle.setframerate(rate)
+            handle.writeframes(samples.tobytes())
+        assembly.trim(path)
+        with wave.open(str(path), "rb") as handle:
+            length_ms = handle.getnframes() * 1000 / rate
+        assert abs(length_ms - (500 + kept_ms + 2 * CLIP_MARGIN_MS)) <= 3, under_db
 
 
 # ---------------------------------------------------------------------------

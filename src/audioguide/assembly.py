@@ -31,7 +31,7 @@ with warnings.catch_warnings():
 
 from .errors import EngineError
 from .framing import SAMPLE_RATE
-from .timeline import CLIP_MARGIN_MS, SILENCE_THRESHOLD_DBFS, Piece
+from .timeline import CLIP_MARGIN_MS, EDGE_BELOW_SPEECH_DB, SILENCE_THRESHOLD_DBFS, Piece
 
 PEAK_CEILING_DBFS = -3.6  # the encoders add up to 0.4 dB: the files stay under -3 dBFS
 NOISE_FLOOR_DBFS = -72.0
@@ -88,22 +88,26 @@ def join_runs(paths: list[Path], gap_ms: int, out: Path) -> list[int]:
 
 
 def quiet_edges_ms(audio: AudioSegment) -> tuple[int, int]:
-    """The milliseconds of quiet (every 1 ms chunk under SILENCE_THRESHOLD_DBFS) at the
-    start and at the end of `audio`.
+    """The milliseconds of quiet at the start and at the end of `audio`: 1 ms chunks
+    under SILENCE_THRESHOLD_DBFS, or more than EDGE_BELOW_SPEECH_DB under the level of
+    the clip's speech (the power of its chunks above SILENCE_THRESHOLD_DBFS).
 
-    What pydub's `detect_leading_silence` finds, with its chunks and threshold, but
-    computed for every chunk at once: pydub walks a millisecond at a time in Python,
-    some 60 ms for each clip, which a book's thousands of clips cannot afford.
+    pydub's `detect_leading_silence` walks the same chunks a millisecond at a time in
+    Python, some 60 ms for each clip, which a book's thousands of clips cannot afford,
+    and knows only a fixed threshold.
     """
     chunk = audio.frame_rate // 1000
     values = np.frombuffer(audio.raw_data, dtype="<i2").astype(np.float64)
     count = -(-len(values) // chunk)
     padded = np.zeros(count * chunk)
     padded[:len(values)] = values
-    rms = np.sqrt((padded.reshape(count, chunk) ** 2).mean(axis=1))
-    loud = np.nonzero(rms >= 32768 * 10 ** (SILENCE_THRESHOLD_DBFS / 20))[0]
-    if not len(loud):
+    power = (padded.reshape(count, chunk) ** 2).mean(axis=1)
+    floor = (32768 * 10 ** (SILENCE_THRESHOLD_DBFS / 20)) ** 2
+    voiced = power[power >= floor]
+    if not len(voiced):
         return len(audio), 0
+    threshold = max(floor, float(voiced.mean()) * 10 ** (-EDGE_BELOW_SPEECH_DB / 10))
+    loud = np.nonzero(power >= threshold)[0]
     return int(loud[0]), int(count - 1 - loud[-1])
 
 

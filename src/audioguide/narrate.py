@@ -26,7 +26,7 @@ from . import engines
 from .errors import AudioguideError, EngineError, OutputError, ScriptError, UsageError
 from .fsutil import cache_error, move_into
 from .model import Clip, Script, Sentence, Voice, WordTime
-from .timeline import CLIP_MARGIN_MS, SILENCE_THRESHOLD_DBFS
+from .timeline import CLIP_MARGIN_MS, EDGE_BELOW_SPEECH_DB, SILENCE_THRESHOLD_DBFS
 
 Progress = Callable[[str, int, int], None]
 # How long one utterance may take before its worker is replaced (plus time per character).
@@ -59,8 +59,8 @@ def default_cache_dir() -> Path:
 
 # Clips are kept trimmed to their speech and this margin (timeline.py), each with the
 # times of its words beside it: a change to either is a change to every clip.
-CLIP_FORMAT = (f"trimmed to {CLIP_MARGIN_MS} ms at {SILENCE_THRESHOLD_DBFS} dBFS; "
-               "word times in a sidecar")
+CLIP_FORMAT = (f"trimmed to {CLIP_MARGIN_MS} ms at {SILENCE_THRESHOLD_DBFS} dBFS or "
+               f"{EDGE_BELOW_SPEECH_DB} dB under the speech; word times in a sidecar")
 
 
 def clip_key(identity: str, spoken: str) -> str:

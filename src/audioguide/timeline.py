@@ -33,9 +33,15 @@ from .model import ChapterTiming, Clip, Script, SentenceTiming, Timeline, WordTi
 from .words import written_words
 
 CLIP_MARGIN_MS = 20
-# Quieter than this, at the edges of a clip, is not speech: well under what a listener
-# hears over the room tone at any gain the mastering applies.
+# At the edges of a clip, quieter than this is not speech: well under what a listener
+# hears over the room tone at any gain the mastering applies...
 SILENCE_THRESHOLD_DBFS = -60.0
+# ...and neither is what is this much under the clip's own speech level (the power of
+# its 1 ms chunks above SILENCE_THRESHOLD_DBFS). A voice that ends on a soft consonant
+# fades out over up to 120 ms some 25-40 dB under its speech: kept, that fade lengthens
+# the pause a listener hears after it by as much. Mastered to -19 LUFS, 27 dB under the
+# speech is about -46 dBFS, just under where a pause is measured to begin (-45 dBFS).
+EDGE_BELOW_SPEECH_DB = 27.0
 # The room tone a file opens and closes with, at least (audiobook production asks for
 # 0.5-1 s at the head and 1-5 s at the tail); a pad brings a chapter file up to these.
 HEAD_MS = (500, 1000)
