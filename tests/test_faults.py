@@ -20,7 +20,7 @@ from pathlib import Path
 import pytest
 
 import faulty_engines  # noqa: F401  (registers the misbehaving engines)
-from audioguide import publish
+from audioguide import publish, tools
 from audioguide.errors import EngineError, OutputError
 from audioguide.publish import manifest as manifest_file
 from audioguide.render import RenderOptions, render
@@ -209,6 +209,26 @@ def test_a_killed_render_takes_its_encoders_and_workers_with_it(two_versions, tm
         time.sleep(0.1)
     assert not alive, [_command_line(pid) for pid in alive]
     assert snapshot(output / "small") == before
+
+
+PARENT_DEATH_SIGNAL = """
+import ctypes
+signal = ctypes.c_int()
+ctypes.CDLL(None).prctl(2, ctypes.byref(signal), 0, 0, 0)  # PR_GET_PDEATHSIG
+print(signal.value)
+"""
+
+
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="parent-death signal is Linux's")
+def test_external_programs_die_with_the_render_without_a_forked_copy_of_it():
+    """Each external program is asked to die with the render (SIGKILL on the parent's
+    death) by setpriv, so Python starts it with vfork: no preexec_fn, whose fork() holds
+    a copy of the render's memory until the program starts."""
+    command, options = tools.child([sys.executable, "-c", PARENT_DEATH_SIGNAL])
+    assert "preexec_fn" not in options
+    assert os.path.basename(command[0]) == "setpriv"
+    done = subprocess.run(command, capture_output=True, text=True, check=True, **options)
+    assert int(done.stdout) == signal.SIGKILL
 
 
 def test_concurrent_renders_into_one_output_wait_for_each_other(tmp_path):
