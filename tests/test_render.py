@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import re
 import shutil
+import subprocess
 from pathlib import Path
 
 import numpy as np
@@ -16,9 +17,10 @@ import pytest
 from mutagen.id3 import ID3, CTOCFlags
 from mutagen.mp4 import MP4, MP4Cover
 
-from audioguide import publish
+from audioguide import publish, tags
 from audioguide.errors import EncodeError, OutputError, UsageError
 from audioguide.script import for_engine, parse_script
+from audioguide.tools import ffmpeg, ffprobe_json
 from conftest import ARTICLE_SCRIPT, SMALL_SCRIPT, manifest, render_fake, replace_writer
 from readback import (
     RATE,
@@ -129,6 +131,38 @@ def test_m4b_moov_comes_before_mdat(edition: Path) -> None:
     kinds = [kind for kind, _ in top_level_boxes(book(edition, "m4b"))]
     assert kinds[0] == b"ftyp"
     assert kinds.index(b"moov") < kinds.index(b"mdat")
+
+
+def test_moving_the_index_first_is_ffmpegs_faststart(edition: Path, tmp_path: Path) -> None:
+    """tags.moov_first makes what ffmpeg's +faststart makes from the same file: the index
+    before the audio, every packet where it was in time and bytes, the chapters kept;
+    and a file already in that order is left alone."""
+    source = book(edition, "m4b")
+    made: dict[str, Path] = {}
+    for name, flags in (("ours", []), ("ffmpeg", ["-movflags", "+faststart"])):
+        made[name] = tmp_path / f"{name}.m4b"
+        ffmpeg(["-i", source, "-map", "0", "-c", "copy", *flags, "-f", "mp4", made[name]],
+               [made[name]], "remux")
+    assert [k for k, _ in top_level_boxes(made["ours"])][-1] == b"moov"
+    tags.moov_first(made["ours"])
+    kinds = [kind for kind, _ in top_level_boxes(made["ours"])]
+    assert kinds.index(b"moov") < kinds.index(b"mdat")
+
+    def packets(path: Path) -> list[str]:
+        return ffprobe_json(path, "-show_packets")["packets"]
+
+    def audio(path: Path) -> bytes:
+        done = subprocess.run(["ffmpeg", "-v", "error", "-i", path, "-map", "0:a", "-c", "copy",
+                               "-f", "adts", "-"], capture_output=True, check=True)
+        return done.stdout
+
+    assert [(p["stream_index"], p.get("pts"), p["size"]) for p in packets(made["ours"])] == \
+        [(p["stream_index"], p.get("pts"), p["size"]) for p in packets(made["ffmpeg"])]
+    assert audio(made["ours"]) == audio(made["ffmpeg"]) == audio(source)
+    assert probe(made["ours"])["chapters"] == probe(made["ffmpeg"])["chapters"]
+    before = made["ours"].read_bytes()
+    tags.moov_first(made["ours"])
+    assert made["ours"].read_bytes() == before
 
 
 def test_m4b_tags(edition: Path) -> None:

@@ -176,6 +176,97 @@ def set_track_languages(path: Path, language: str) -> None:
         raise EncodeError(f"cannot set the track languages ({exc})", path=path) from None
 
 
+# Where the boxes that give chunk offsets sit, under moov.
+_CHUNK_OFFSET_PATH = (b"trak", b"mdia", b"minf", b"stbl")
+COPY_BUFFER = 1 << 20
+
+
+def moov_first(path: Path) -> None:
+    """Put an MP4 file's index (moov) before its audio (mdat), so that a player can start
+    before it has the whole file: what ffmpeg's `-movflags +faststart` does.
+
+    ffmpeg's own pass holds the book's sample tables twice (some 40 MB for a 9-hour
+    book, on top of the 60 MB its muxer already holds); this one holds the index once,
+    moves every chunk offset by its size, and copies the audio through a 1 MB buffer.
+    A 32-bit chunk offset (stco) that the move would overflow is an error: such files
+    (near 4 GB) are made with ffmpeg's pass instead (publish/m4b.py).
+    """
+    staged = path.with_name(path.name + ".moov")
+    try:
+        with path.open("rb") as source:
+            source.seek(0, 2)
+            top = _spans(source, 0, source.tell())
+            kinds = [kind for kind, _, _, _ in top]
+            if b"moov" not in kinds or b"mdat" not in kinds or \
+                    kinds.index(b"moov") < kinds.index(b"mdat"):
+                return
+            _, start, header, size = top[kinds.index(b"moov")]
+            source.seek(start)
+            moov = bytearray(source.read(size))
+            _shift_chunk_offsets(moov, header, len(moov))
+            with staged.open("wb") as target:
+                for kind, start, _, size in top:
+                    if kind == b"mdat":
+                        target.write(moov)
+                    if kind != b"moov":
+                        source.seek(start)
+                        _copy(source, target, size)
+        staged.replace(path)
+    except (OSError, IndexError, struct.error) as exc:
+        staged.unlink(missing_ok=True)
+        raise EncodeError(f"cannot move the M4B's index to its start ({exc})",
+                          path=path) from None
+    except EncodeError:
+        staged.unlink(missing_ok=True)
+        raise
+
+
+def _copy(source: Any, target: Any, count: int) -> None:
+    while count > 0:
+        chunk = source.read(min(COPY_BUFFER, count))
+        if not chunk:
+            raise EncodeError("the MP4 file ends inside a box")
+        target.write(chunk)
+        count -= len(chunk)
+
+
+def _shift_chunk_offsets(moov: bytearray, start: int, shift: int) -> None:
+    """Add `shift` to every chunk offset (stco, co64) in the moov box held in `moov`."""
+    import numpy as np  # a render that writes no M4B imports no numpy
+
+    def children(begin: int, end: int) -> Iterator[tuple[bytes, int, int]]:
+        offset = begin
+        while offset + 8 <= end:
+            size, kind = struct.unpack_from(">I4s", moov, offset)
+            header = 8
+            if size == 1:
+                size, header = struct.unpack_from(">Q", moov, offset + 8)[0], 16
+            elif size == 0:
+                size = end - offset
+            if size < header or offset + size > end:
+                raise EncodeError("a damaged MP4 box")
+            yield kind, offset + header, offset + size
+            offset += size
+
+    def tables(begin: int, end: int, depth: int) -> Iterator[tuple[bytes, int]]:
+        for kind, body, stop in children(begin, end):
+            if depth == len(_CHUNK_OFFSET_PATH):
+                if kind in (b"stco", b"co64"):
+                    yield kind, body
+            elif kind == _CHUNK_OFFSET_PATH[depth]:
+                yield from tables(body, stop, depth + 1)
+
+    for kind, body in tables(start, len(moov), 0):
+        count = struct.unpack_from(">I", moov, body + 4)[0]  # after version and flags
+        dtype = ">u4" if kind == b"stco" else ">u8"
+        table = np.frombuffer(moov, dtype=dtype, count=count, offset=body + 8)
+        moved = table.astype(np.uint64) + np.uint64(shift)
+        if kind == b"stco" and count and int(moved.max()) >= 1 << 32:
+            raise EncodeError("the M4B is too large to move its index with 32-bit offsets")
+        end = body + 8 + table.nbytes
+        moov[body + 8:end] = moved.astype(dtype).tobytes()
+
+
 def _media_headers(handle: Any) -> Iterator[int]:
     """The offset of the body of every `mdhd` box under moov/trak/mdia."""
     handle.seek(0, 2)
@@ -195,6 +286,12 @@ def _media_headers(handle: Any) -> Iterator[int]:
 
 def _boxes(handle: Any, start: int, end: int) -> list[tuple[bytes, int, int]]:
     """(type, body offset, body size) of each box between `start` and `end`."""
+    return [(kind, offset + header, size - header)
+            for kind, offset, header, size in _spans(handle, start, end)]
+
+
+def _spans(handle: Any, start: int, end: int) -> list[tuple[bytes, int, int, int]]:
+    """(type, offset, header size, size) of each box between `start` and `end`."""
     found = []
     offset = start
     while offset + 8 <= end:
@@ -208,6 +305,6 @@ def _boxes(handle: Any, start: int, end: int) -> list[tuple[bytes, int, int]]:
             size = end - offset
         if size < header:
             raise EncodeError("a damaged MP4 box")
-        found.append((kind, offset + header, size - header))
+        found.append((kind, offset, header, size))
         offset += size
     return found

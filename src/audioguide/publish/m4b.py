@@ -14,6 +14,8 @@ from .. import tags
 from ..tools import ffmpeg
 from . import Edition, book_name
 
+FASTSTART_BY_FFMPEG_BYTES = 3 << 30
+
 
 def ffmetadata_escape(value: str) -> str:
     """Escape a value for ffmpeg's FFMETADATA format (=, ;, #, \\ and newlines)."""
@@ -37,11 +39,18 @@ def write(edition: Edition) -> list[Path]:
     metadata = edition.work / "chapters.ffmeta"
     metadata.write_text(ffmetadata(edition), encoding="utf-8")
     language = tags.language_code(script)
+    # The index goes first (a player streams the file), moved by tags.moov_first, which
+    # needs less memory than ffmpeg's pass; near 4 GB, where 32-bit chunk offsets would
+    # overflow as it moves them, ffmpeg's pass writes 64-bit ones.
+    huge = edition.book_audio.aac.stat().st_size > FASTSTART_BY_FFMPEG_BYTES
     ffmpeg(["-f", "aac", "-i", edition.book_audio.aac.absolute(), "-i", metadata.absolute(),
             "-map", "0:a", "-map_metadata", "1", "-map_chapters", "1", "-c:a", "copy",
             "-metadata:s:a:0", f"language={language}", "-brand", "M4B ",
-            "-movflags", "+faststart", "-fflags", "+bitexact", "-f", "mp4", out.absolute()],
+            *(["-movflags", "+faststart"] if huge else []),
+            "-fflags", "+bitexact", "-f", "mp4", out.absolute()],
            [out], "write the M4B")
+    if not huge:
+        tags.moov_first(out)
     tags.set_track_languages(out, language)
     tags.tag_m4b(out, script, edition.narrator, edition.cover.read_bytes())
     return [out]
