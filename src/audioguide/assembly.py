@@ -33,7 +33,7 @@ from .errors import EngineError
 from .framing import SAMPLE_RATE
 from .timeline import CLIP_MARGIN_MS, EDGE_BELOW_SPEECH_DB, SILENCE_THRESHOLD_DBFS, Piece
 
-PEAK_CEILING_DBFS = -3.6  # the encoders add up to 0.4 dB: the files stay under -3 dBFS
+PEAK_CEILING_DBFS = -3.9  # the encoders add up to 0.6 dB: the files stay under -3 dBFS
 NOISE_FLOOR_DBFS = -72.0
 ROOM_TONE_SECONDS = 5.3  # the loop's length: long enough that no repetition is heard
 LIMITER_WINDOW_MS = 3

@@ -157,10 +157,10 @@ class EncodeCache:
 
 # ACX's limit for any sample of the published files, and how far under it a verified
 # encode is kept. The limiter holds the master under PEAK_CEILING_DBFS; a lossy encoder
-# may still overshoot where the speech has sharp onsets (Piper's can, by 3 dB; espeak-ng's
-# stay 0.3 dB or more under), so for an engine that says so (`verify_peaks`) every encode
-# is decoded and measured, and one that passes is made again with the master's ceiling
-# lowered by the overshoot.
+# may still overshoot where the speech has sharp onsets (Piper's by up to 3 dB, espeak-ng's
+# by up to 0.55 dB on the article), so for an engine that says so (`verify_peaks`) every
+# encode is decoded and measured, and one that passes is made again with the master's
+# ceiling lowered by the overshoot.
 ACX_PEAK_DBFS = -3.0
 PEAK_MARGIN_DB = 0.3
 MAX_PEAK_PASSES = 3
