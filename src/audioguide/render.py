@@ -37,7 +37,7 @@ from .publish import manifest as manifest_file
 from .script import for_engine, parse_script
 
 # Bumped whenever a change to audioguide changes what it writes for the same script.
-OUTPUT_VERSION = "4"
+OUTPUT_VERSION = "5"
 
 Progress = Callable[[str, int, int], None]
 AUDIO_SUFFIXES = (".mp3", ".m4b", ".m4a", ".aac", ".ogg", ".opus", ".wav")

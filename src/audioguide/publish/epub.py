@@ -44,7 +44,7 @@ from . import Edition, book_name, chapter_stem
 # script's digest), so the date only has to tell two releases of the same script
 # apart when audioguide changes what it writes: it is the date of the current
 # talking-book output, moved forward together with render.OUTPUT_VERSION.
-OUTPUT_DATE = datetime(2026, 11, 26, tzinfo=timezone.utc)
+OUTPUT_DATE = datetime(2026, 12, 1, tzinfo=timezone.utc)
 
 # uuid5 namespace of audioguide's book identifiers (itself a uuid5 of a fixed name).
 IDENTIFIER_NAMESPACE = uuid.uuid5(uuid.NAMESPACE_URL, "urn:audioguide:talking-book")
