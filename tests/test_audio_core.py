@@ -260,6 +260,15 @@ def test_the_encoders_get_what_pydub_assembled(tmp_path: Path,
     assert {audio.raw_data for audio in made} == set(heard)
 
 
+def write_wav(path: Path, samples: np.ndarray, rate: int) -> None:
+    """Mono 16-bit samples as a WAV file, as an engine writes its clips."""
+    with wave.open(str(path), "wb") as handle:
+        handle.setnchannels(1)
+        handle.setsampwidth(2)
+        handle.setframerate(rate)
+        handle.writeframes(samples.astype("<i2").tobytes())
+
+
 def test_clips_are_trimmed_to_a_fixed_margin(tmp_path: Path) -> None:
     """A clip's leading and trailing silence become exactly the margin: cut where the
     engine was quiet longer, added where it spoke at once."""
@@ -269,11 +278,7 @@ def test_clips_are_trimmed_to_a_fixed_margin(tmp_path: Path) -> None:
         samples = np.concatenate([np.zeros(rate * before_ms // 1000, "<i2"), tone,
                                   np.zeros(rate * after_ms // 1000, "<i2")])
         path = tmp_path / f"clip-{before_ms}.wav"
-        with wave.open(str(path), "wb") as handle:
-            handle.setnchannels(1)
-            handle.setsampwidth(2)
-            handle.setframerate(rate)
-            handle.writeframes(samples.tobytes())
+        write_wav(path, samples, rate)
         assembly.trim(path)
         with wave.open(str(path), "rb") as handle:
             trimmed = np.frombuffer(handle.readframes(handle.getnframes()), "<i2")
@@ -292,11 +297,7 @@ def test_a_fading_tail_far_under_the_speech_is_trimmed(tmp_path: Path) -> None:
         samples = np.concatenate([loud, fade * 12000 * 10 ** (-under_db / 20),
                                   np.zeros(rate * 300 // 1000)]).astype("<i2")
         path = tmp_path / f"fade-{under_db}.wav"
-        with wave.open(str(path), "wb") as handle:
-            handle.setnchannels(1)
-            handle.setsampwidth(2)
-            handle.setframerate(rate)
-            handle.writeframes(samples.tobytes())
+        write_wav(path, samples, rate)
         assembly.trim(path)
         with wave.open(str(path), "rb") as handle:
             length_ms = handle.getnframes() * 1000 / rate
@@ -315,11 +316,7 @@ def test_codec_delays_are_what_the_encoders_do(tmp_path: Path) -> None:
     signal = np.zeros(rate, "<i2")
     signal[rate // 2:rate // 2 + 100] = (np.hanning(100) * 20000).astype("<i2")
     wav = tmp_path / "impulse.wav"
-    with wave.open(str(wav), "wb") as handle:
-        handle.setnchannels(1)
-        handle.setsampwidth(2)
-        handle.setframerate(rate)
-        handle.writeframes(signal.tobytes())
+    write_wav(wav, signal, rate)
     for codec, args, fmt in ((MP3, [*encode.MP3_ARGS, "-write_xing", "0"], "mp3"),
                              (AAC, encode.AAC_ARGS, "adts")):
         out = tmp_path / f"impulse.{codec.name}"
