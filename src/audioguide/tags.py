@@ -8,7 +8,7 @@ chapter MP3s share are made by one function, so the files always agree.
 from __future__ import annotations
 
 import struct
-from collections.abc import Iterator
+from collections.abc import Collection, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -176,8 +176,9 @@ def set_track_languages(path: Path, language: str) -> None:
         raise EncodeError(f"cannot set the track languages ({exc})", path=path) from None
 
 
-# Where the boxes that give chunk offsets sit, under moov.
+# Where the boxes that give chunk offsets sit, under moov, and their types.
 _CHUNK_OFFSET_PATH = (b"trak", b"mdia", b"minf", b"stbl")
+_CHUNK_OFFSETS = frozenset({b"stco", b"co64"})
 COPY_BUFFER = 1 << 20
 
 
@@ -201,9 +202,11 @@ def moov_first(path: Path) -> None:
                     kinds.index(b"moov") < kinds.index(b"mdat"):
                 return
             _, start, header, size = top[kinds.index(b"moov")]
+            tables = [(kind, body - start) for kind, body in _within(
+                source, start + header, start + size, _CHUNK_OFFSET_PATH, _CHUNK_OFFSETS)]
             source.seek(start)
             moov = bytearray(source.read(size))
-            _shift_chunk_offsets(moov, header, len(moov))
+            _shift_chunk_offsets(moov, tables, len(moov))
             with staged.open("wb") as target:
                 for kind, start, _, size in top:
                     if kind == b"mdat":
@@ -230,33 +233,12 @@ def _copy(source: Any, target: Any, count: int) -> None:
         count -= len(chunk)
 
 
-def _shift_chunk_offsets(moov: bytearray, start: int, shift: int) -> None:
-    """Add `shift` to every chunk offset (stco, co64) in the moov box held in `moov`."""
+def _shift_chunk_offsets(moov: bytearray, tables: list[tuple[bytes, int]], shift: int) -> None:
+    """Add `shift` to every chunk offset in the moov box held in `moov`, whose stco and
+    co64 boxes start their bodies at `tables` (type, offset in `moov`)."""
     import numpy as np  # a render that writes no M4B imports no numpy
 
-    def children(begin: int, end: int) -> Iterator[tuple[bytes, int, int]]:
-        offset = begin
-        while offset + 8 <= end:
-            size, kind = struct.unpack_from(">I4s", moov, offset)
-            header = 8
-            if size == 1:
-                size, header = struct.unpack_from(">Q", moov, offset + 8)[0], 16
-            elif size == 0:
-                size = end - offset
-            if size < header or offset + size > end:
-                raise EncodeError("a damaged MP4 box")
-            yield kind, offset + header, offset + size
-            offset += size
-
-    def tables(begin: int, end: int, depth: int) -> Iterator[tuple[bytes, int]]:
-        for kind, body, stop in children(begin, end):
-            if depth == len(_CHUNK_OFFSET_PATH):
-                if kind in (b"stco", b"co64"):
-                    yield kind, body
-            elif kind == _CHUNK_OFFSET_PATH[depth]:
-                yield from tables(body, stop, depth + 1)
-
-    for kind, body in tables(start, len(moov), 0):
+    for kind, body in tables:
         count = struct.unpack_from(">I", moov, body + 4)[0]  # after version and flags
         dtype = ">u4" if kind == b"stco" else ">u8"
         table = np.frombuffer(moov, dtype=dtype, count=count, offset=body + 8)
@@ -270,24 +252,20 @@ def _shift_chunk_offsets(moov: bytearray, start: int, shift: int) -> None:
 def _media_headers(handle: Any) -> Iterator[int]:
     """The offset of the body of every `mdhd` box under moov/trak/mdia."""
     handle.seek(0, 2)
-    end = handle.tell()
-    for kind, body, size in _boxes(handle, 0, end):
-        if kind == b"moov":
-            for trak, trak_body, trak_size in _boxes(handle, body, body + size):
-                if trak != b"trak":
-                    continue
-                for mdia, mdia_body, mdia_size in _boxes(handle, trak_body, trak_body + trak_size):
-                    if mdia != b"mdia":
-                        continue
-                    for mdhd, mdhd_body, _ in _boxes(handle, mdia_body, mdia_body + mdia_size):
-                        if mdhd == b"mdhd":
-                            yield mdhd_body
+    for _, body in _within(handle, 0, handle.tell(), (b"moov", b"trak", b"mdia"), {b"mdhd"}):
+        yield body
 
 
-def _boxes(handle: Any, start: int, end: int) -> list[tuple[bytes, int, int]]:
-    """(type, body offset, body size) of each box between `start` and `end`."""
-    return [(kind, offset + header, size - header)
-            for kind, offset, header, size in _spans(handle, start, end)]
+def _within(handle: Any, start: int, end: int, path: tuple[bytes, ...],
+            kinds: Collection[bytes]) -> Iterator[tuple[bytes, int]]:
+    """(type, body offset) of each box of `kinds` between `start` and `end`, reached
+    through boxes of the types in `path`, one level each."""
+    for kind, offset, header, size in _spans(handle, start, end):
+        if not path:
+            if kind in kinds:
+                yield kind, offset + header
+        elif kind == path[0]:
+            yield from _within(handle, offset + header, offset + size, path[1:], kinds)
 
 
 def _spans(handle: Any, start: int, end: int) -> list[tuple[bytes, int, int, int]]:
@@ -303,7 +281,7 @@ def _spans(handle: Any, start: int, end: int) -> list[tuple[bytes, int, int, int
             header = 16
         elif size == 0:
             size = end - offset
-        if size < header:
+        if size < header or offset + size > end:
             raise EncodeError("a damaged MP4 box")
         found.append((kind, offset, header, size))
         offset += size
